@@ -1,0 +1,35 @@
+# Small entry points; the work lives in hack/ and in the `sextant` command.
+VENV := .venv
+BIN := $(VENV)/bin
+
+.PHONY: setup demo test lint unit integration e2e fmt clean
+
+setup:  ## Debian packages, .venv with every extra, local tools (idempotent)
+	@bash hack/setup.sh
+
+demo: setup  ## Sextant's main job on local defaults
+	$(BIN)/sextant demo
+
+test: setup lint  ## Everything CI runs: linters, then every test tier
+	$(BIN)/pytest
+
+lint: setup
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+unit: setup
+	$(BIN)/pytest tests/unit
+
+integration: setup
+	$(BIN)/pytest tests/integration
+
+e2e: setup
+	$(BIN)/pytest tests/e2e
+
+fmt: setup
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,1 @@
+"""Subcommands of `sextant`, one module each (see sextant.cli.SUBCOMMANDS)."""

@@ -1,0 +1,1 @@
+"""Local, real dependencies for tests and the demo: started on loopback, torn down cleanly."""
