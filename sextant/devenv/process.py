@@ -1,4 +1,4 @@
-"""Start a server as a child process, wait until it answers, and stop it with nothing left behind."""
+"""Start a server as a child process, wait until it answers, stop it leaving nothing behind."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import contextlib
 import ctypes
 import logging
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -50,7 +51,29 @@ def log_tail(path: Path, lines: int = 30) -> str:
         return "(no log)"
 
 
-class ManagedProcess:
+class StartStop:
+    """`with` support for anything that has start() and stop()."""
+
+    def start(self) -> None:
+        raise NotImplementedError
+
+    def stop(self) -> None:
+        raise NotImplementedError
+
+    def __enter__(self) -> Self:
+        self.start()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+
+class ManagedProcess(StartStop):
     """One server process in its own process group, logging to a file.
 
     `die_with_parent=False` is for daemons that must outlive the command that started
@@ -147,18 +170,6 @@ class ManagedProcess:
             self._log_file.close()
             self._log_file = None
 
-    def __enter__(self) -> Self:
-        self.start()
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
-
 
 def _signal_group(pgid: int, sig: signal.Signals) -> None:
     with contextlib.suppress(ProcessLookupError, PermissionError):
@@ -167,9 +178,7 @@ def _signal_group(pgid: int, sig: signal.Signals) -> None:
 
 def require_executable(name: str, hint: str) -> str:
     """The absolute path of `name` on PATH, or a ServiceError that says how to get it."""
-    from shutil import which
-
-    path = which(name)
+    path = shutil.which(name)
     if path is None:
         raise ServiceError(f"{name} is not installed: {hint}")
     return path
