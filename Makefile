@@ -2,7 +2,7 @@
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: setup demo test lint unit integration e2e fmt clean
+.PHONY: setup demo test lint unit integration e2e fmt clean crds
 
 setup:  ## Debian packages, .venv with every extra, local tools (idempotent)
 	@bash hack/setup.sh
@@ -26,6 +26,9 @@ integration: setup
 
 e2e: setup
 	$(BIN)/pytest tests/e2e
+
+crds: setup  ## Regenerate crds/*.yaml from the API models in operator/sextant_operator/api
+	$(BIN)/sextant crds
 
 fmt: setup
 	$(BIN)/ruff format .

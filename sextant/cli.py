@@ -15,6 +15,8 @@ from sextant.logs import configure_logging
 
 # name -> "module:attribute" of a click command; each later issue adds its line here.
 SUBCOMMANDS: dict[str, str] = {
+    "crds": "sextant.commands.crds:crds",
+    "cluster": "sextant.commands.cluster:cluster",
     "demo": "sextant.commands.demo:demo",
 }
 

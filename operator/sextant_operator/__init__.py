@@ -1,0 +1,1 @@
+"""The Sextant operator: typed API models, CRD generation, rendering and reconcile glue."""

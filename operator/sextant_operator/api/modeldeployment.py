@@ -1,0 +1,703 @@
+"""ModelDeployment: one model served by the runtime, rolled out with a strategy."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from typing import Annotated, ClassVar, Literal
+
+from pydantic import Field, StringConstraints
+
+from sextant_operator.api.common import (
+    AGE_COLUMN,
+    ApiModel,
+    CrdNames,
+    DataUri,
+    Duration,
+    HttpUrl,
+    Int32,
+    Matches,
+    ObjectName,
+    PrinterColumn,
+    Resource,
+    ResourceStatus,
+    cel,
+    nested,
+)
+from sextant_operator.api.core import (
+    EnvVar,
+    ResourceRequirements,
+    Toleration,
+    TopologySpreadConstraint,
+    Unstructured,
+)
+
+ModelFormat = Literal["onnx", "torchscript", "torch-export", "mlflow-pyfunc"]
+RolloutStrategy = Literal["RollingUpdate", "Canary", "BlueGreen"]
+
+# --- spec.model ---------------------------------------------------------------------------
+
+
+class RegistryModel(ApiModel):
+    """A model version in an MLflow model registry, by alias or by version number."""
+
+    name: Annotated[str, StringConstraints(min_length=1, max_length=256)] = Field(
+        description="Registered model name, such as fraud-detector."
+    )
+    alias: (
+        Annotated[
+            str,
+            StringConstraints(min_length=1, max_length=255),
+            Matches(r"^[A-Za-z0-9_-]+$", "must be an MLflow alias: letters, digits, '-', '_'"),
+        ]
+        | None
+    ) = Field(
+        None,
+        description="Alias to follow, such as champion. When the alias moves to another "
+        "version, a rollout starts. Exclusive with version.",
+    )
+    version: (
+        Annotated[
+            str,
+            StringConstraints(min_length=1, max_length=16),
+            Matches(r"^[1-9][0-9]*$", 'must be an MLflow model version number such as "7"'),
+        ]
+        | None
+    ) = Field(
+        None, description='Fixed version number, as a string such as "7". Exclusive with alias.'
+    )
+    tracking_uri: HttpUrl | None = Field(
+        None,
+        description="MLflow tracking server URL, such as http://mlflow:5000. "
+        "Default: the operator's setting.",
+    )
+
+    @cel(
+        "has(self.alias) != has(self.version)",
+        "spec.model.registry: set exactly one of alias or version",
+    )
+    def _alias_or_version(self) -> bool:
+        return (self.alias is None) != (self.version is None)
+
+
+class ModelSource(ApiModel):
+    """Where the model comes from: a URI, or a version in the MLflow registry."""
+
+    uri: DataUri | None = Field(
+        None,
+        description="Model location: file:///PATH (inside the runtime image), http(s)://, "
+        "pvc://CLAIM/PATH (mounted read-only) or s3://BUCKET/KEY. Exclusive with registry.",
+    )
+    registry: RegistryModel | None = Field(
+        None, description="A model version in an MLflow registry. Exclusive with uri."
+    )
+    format: ModelFormat | None = Field(
+        None,
+        description="Serialization format: onnx, torchscript, torch-export or mlflow-pyfunc. "
+        "Detected from the file when omitted.",
+    )
+
+    @cel(
+        "has(self.uri) != has(self.registry)",
+        "spec.model: set exactly one of uri or registry",
+    )
+    def _one_source(self) -> bool:
+        return (self.uri is None) != (self.registry is None)
+
+
+# --- spec.runtime -------------------------------------------------------------------------
+
+
+class Batching(ApiModel):
+    """Dynamic batching: requests wait up to maxDelayMs to share one model call."""
+
+    max_batch_size: Annotated[Int32, Field(ge=1, le=4096)] = Field(
+        32, description="Largest number of requests run as one batch."
+    )
+    max_delay_ms: Annotated[Int32, Field(ge=0, le=10000)] = Field(
+        5, description="Longest time in milliseconds a request waits for others to join its batch."
+    )
+    max_queue_size: Annotated[Int32, Field(ge=1, le=1_000_000)] = Field(
+        1024,
+        description="Requests waiting beyond this many are refused with 429 (back-pressure).",
+    )
+
+    @cel(
+        "self.maxQueueSize >= self.maxBatchSize",
+        "spec.runtime.batching.maxQueueSize must be at least maxBatchSize",
+        field_path=".maxQueueSize",
+    )
+    def _queue_holds_a_batch(self) -> bool:
+        return self.max_queue_size >= self.max_batch_size
+
+
+class Runtime(ApiModel):
+    """The serving container: image, batching, device and extra environment."""
+
+    image: (
+        Annotated[
+            str,
+            StringConstraints(min_length=1, max_length=512),
+            Matches(r"^[^\s]+$", "must be a container image reference without spaces"),
+        ]
+        | None
+    ) = Field(None, description="Runtime container image. Default: the operator's setting.")
+    batching: Batching = nested(Batching, "Dynamic batching of inference requests.")
+    device: Literal["auto", "cpu", "cuda"] = Field(
+        "auto",
+        description="Where the model runs: cuda, cpu, or auto (cuda when the pod has a GPU).",
+    )
+    env: Annotated[list[EnvVar], Field(max_length=64)] = Field(
+        default_factory=list, description="Extra environment variables of the runtime container."
+    )
+
+
+# --- spec.gpu, spec.scheduling, spec.autoscaling -----------------------------------------
+
+
+class Gpu(ApiModel):
+    """NVIDIA GPUs for each replica: whole GPUs, or one MIG slice."""
+
+    count: Annotated[Int32, Field(ge=1, le=16)] = Field(
+        1, description="GPUs per replica; becomes the nvidia.com/gpu limit."
+    )
+    product: (
+        Annotated[
+            str,
+            StringConstraints(min_length=1, max_length=63),
+            Matches(
+                r"^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$",
+                "must be a node label value such as NVIDIA-H100-80GB-HBM3",
+            ),
+        ]
+        | None
+    ) = Field(
+        None,
+        description="GPU model, such as NVIDIA-H100-80GB-HBM3; becomes a nodeSelector on "
+        "nvidia.com/gpu.product.",
+    )
+    mig_profile: (
+        Annotated[
+            str,
+            StringConstraints(min_length=1, max_length=32),
+            Matches(
+                r"^([0-9]+c\.)?[0-9]+g\.[0-9]+gb(\+me)?$",
+                "must be a MIG profile such as 1g.10gb or 3g.40gb",
+            ),
+        ]
+        | None
+    ) = Field(
+        None,
+        description="MIG slice, such as 1g.10gb; requests nvidia.com/mig-PROFILE instead of "
+        "nvidia.com/gpu. Only with count 1.",
+    )
+
+    @cel(
+        "!(self.count > 1 && has(self.migProfile))",
+        "spec.gpu.migProfile requests one MIG slice: it cannot be combined with count > 1",
+        field_path=".migProfile",
+    )
+    def _mig_is_one_slice(self) -> bool:
+        return not (self.count > 1 and self.mig_profile is not None)
+
+
+class Scheduling(ApiModel):
+    """Where replicas may run; each field is copied to the pod spec."""
+
+    node_selector: Annotated[
+        dict[
+            Annotated[str, StringConstraints(max_length=316)],
+            Annotated[str, StringConstraints(max_length=63)],
+        ],
+        Field(max_length=32),
+    ] = Field(default_factory=dict, description="Node labels a node must have.")
+    tolerations: Annotated[list[Toleration], Field(max_length=32)] = Field(
+        default_factory=list, description="Taints the pods tolerate."
+    )
+    affinity: Unstructured | None = Field(
+        None, description="Node and pod (anti-)affinity, as core/v1 Affinity."
+    )
+    priority_class_name: Annotated[str, StringConstraints(max_length=253)] | None = Field(
+        None, description="PriorityClass of the pods."
+    )
+    runtime_class_name: Annotated[str, StringConstraints(max_length=253)] | None = Field(
+        None, description="RuntimeClass of the pods, such as nvidia."
+    )
+    topology_spread_constraints: Annotated[list[TopologySpreadConstraint], Field(max_length=8)] = (
+        Field(default_factory=list, description="How replicas spread across zones or nodes.")
+    )
+
+
+class Autoscaling(ApiModel):
+    """A HorizontalPodAutoscaler that scales this ModelDeployment through its scale subresource."""
+
+    min_replicas: Annotated[Int32, Field(ge=1, le=1000)] = Field(1, description="Fewest replicas.")
+    max_replicas: Annotated[Int32, Field(ge=1, le=1000)] = Field(
+        description="Most replicas; at least minReplicas."
+    )
+    target_cpu_utilization: Annotated[Int32, Field(ge=1, le=100)] | None = Field(
+        None,
+        alias="targetCPUUtilization",
+        description="Average CPU use, in percent of the CPU request, to hold replicas at.",
+    )
+    target_inflight_requests: Annotated[Int32, Field(ge=1, le=100000)] | None = Field(
+        None,
+        description="Average in-flight requests per replica to hold (Pods metric "
+        "sextant_inference_inflight_requests).",
+    )
+
+    @cel(
+        "self.maxReplicas >= self.minReplicas",
+        "spec.autoscaling.maxReplicas must be greater than or equal to minReplicas",
+        field_path=".maxReplicas",
+    )
+    def _max_at_least_min(self) -> bool:
+        return self.max_replicas >= self.min_replicas
+
+    @cel(
+        "has(self.targetCPUUtilization) || has(self.targetInflightRequests)",
+        "spec.autoscaling needs a target: targetCPUUtilization or targetInflightRequests",
+    )
+    def _has_target(self) -> bool:
+        return self.target_cpu_utilization is not None or self.target_inflight_requests is not None
+
+
+# --- spec.rollout -------------------------------------------------------------------------
+
+
+class Pause(ApiModel):
+    """Hold the rollout at the current weight."""
+
+    duration: Duration | None = Field(
+        None,
+        description="How long to wait, such as 2m. Omitted: wait for `sextant promote` or the "
+        "sextant.dev/promote annotation.",
+    )
+
+
+class StepAnalysis(ApiModel):
+    """Run spec.rollout.analysis once, now; the rollout aborts if it fails."""
+
+
+class CanaryStep(ApiModel):
+    """One step of a canary rollout; exactly one of setWeight, pause, analysis."""
+
+    set_weight: Annotated[Int32, Field(ge=0, le=100)] | None = Field(
+        None, description="Send this percentage (0-100) of traffic to the canary."
+    )
+    pause: Pause | None = Field(None, description="Wait for a duration, or until promoted.")
+    analysis: StepAnalysis | None = Field(
+        None, description="Run spec.rollout.analysis once; abort when it fails."
+    )
+
+    @cel(
+        "(has(self.setWeight) ? 1 : 0) + (has(self.pause) ? 1 : 0) + "
+        "(has(self.analysis) ? 1 : 0) == 1",
+        "spec.rollout.canary.steps: each step must have exactly one of setWeight, pause or "
+        "analysis",
+    )
+    def _exactly_one_action(self) -> bool:
+        return [self.set_weight, self.pause, self.analysis].count(None) == 2
+
+
+class GatewayApiRouting(ApiModel):
+    """Weights are set on a Gateway API HTTPRoute the user owns."""
+
+    http_route: ObjectName = Field(
+        description="Name of the HTTPRoute in this namespace whose backend weights the "
+        "operator sets."
+    )
+
+
+class TrafficRouting(ApiModel):
+    """How canary weight becomes traffic."""
+
+    type: Literal["Replicas", "GatewayAPI"] = Field(
+        "Replicas",
+        description="Replicas: weight approximated by the canary's share of replicas behind "
+        "one Service. GatewayAPI: exact weights on an HTTPRoute.",
+    )
+    gateway_api: GatewayApiRouting | None = Field(
+        None,
+        alias="gatewayAPI",
+        description="The HTTPRoute to drive; required with type GatewayAPI.",
+    )
+
+    @cel(
+        "self.type != 'GatewayAPI' || has(self.gatewayAPI)",
+        "spec.rollout.canary.trafficRouting.gatewayAPI is required when type is GatewayAPI",
+        field_path=".gatewayAPI",
+        reason="FieldValueRequired",
+    )
+    def _gateway_api_when_type(self) -> bool:
+        return self.type != "GatewayAPI" or self.gateway_api is not None
+
+    @cel(
+        "self.type == 'GatewayAPI' || !has(self.gatewayAPI)",
+        "spec.rollout.canary.trafficRouting.gatewayAPI is only allowed when type is GatewayAPI",
+        field_path=".gatewayAPI",
+        reason="FieldValueForbidden",
+    )
+    def _gateway_api_only_with_type(self) -> bool:
+        return self.type == "GatewayAPI" or self.gateway_api is None
+
+
+class Canary(ApiModel):
+    """Shift traffic to the new version step by step."""
+
+    steps: Annotated[list[CanaryStep], Field(min_length=1, max_length=32)] = Field(
+        description="Steps run in order; after the last one the canary is promoted."
+    )
+    traffic_routing: TrafficRouting = nested(TrafficRouting, "How weights become traffic.")
+
+
+class BlueGreen(ApiModel):
+    """Run the new version beside the old one and switch all traffic at once."""
+
+    auto_promotion: bool = Field(
+        True,
+        description="Switch traffic as soon as the preview is ready (and analysis passed); "
+        "false waits for `sextant promote`.",
+    )
+    pre_promotion_analysis: bool = Field(
+        False,
+        description="Run spec.rollout.analysis against the preview before switching.",
+    )
+    scale_down_delay_seconds: Annotated[Int32, Field(ge=0, le=86400)] = Field(
+        30, description="Seconds the old version keeps running after the switch, for rollback."
+    )
+
+
+MetricName = Annotated[
+    str,
+    StringConstraints(min_length=1, max_length=63),
+    Matches(r"^[a-z][a-z0-9_-]*$", "must be lowercase letters, digits, '-' and '_'"),
+]
+
+
+class MetricCheck(ApiModel):
+    """A PromQL query whose result must stay at or below max."""
+
+    name: MetricName = Field(description="Name shown in status.rollout.analysis.")
+    query: Annotated[str, StringConstraints(min_length=1, max_length=4096)] = Field(
+        description="PromQL returning one number; {{track}} and {{model}} are substituted."
+    )
+    max: float = Field(description="Largest passing value.")
+
+
+class Analysis(ApiModel):
+    """Measurements from Prometheus that decide whether a new version is healthy."""
+
+    interval: Duration = Field("30s", description="Time between measurements, such as 30s.")
+    failure_limit: Annotated[Int32, Field(ge=0, le=100)] = Field(
+        2, description="Failed measurements tolerated; one more aborts the rollout."
+    )
+    prometheus_url: HttpUrl | None = Field(
+        None, description="Prometheus base URL. Default: the operator's setting."
+    )
+    max_error_rate: Annotated[float, Field(ge=0, le=1)] | None = Field(
+        None, description="Largest share (0-1) of requests answered with an error."
+    )
+    max_latency_p99_ms: Annotated[float, Field(gt=0)] | None = Field(
+        None, description="Largest 99th percentile request latency in milliseconds."
+    )
+    max_prediction_psi: Annotated[float, Field(ge=0)] | None = Field(
+        None,
+        alias="maxPredictionPSI",
+        description="Largest population stability index between canary and stable outputs.",
+    )
+    compare_to_stable: bool = Field(
+        False,
+        description="Also test canary against stable statistically (error rate and latency), "
+        "not only against the thresholds.",
+    )
+    metrics: Annotated[list[MetricCheck], Field(max_length=16)] = Field(
+        default_factory=list, description="Extra PromQL checks."
+    )
+
+    @cel(
+        "has(self.maxErrorRate) || has(self.maxLatencyP99Ms) || has(self.maxPredictionPSI) || "
+        "self.compareToStable || (has(self.metrics) && size(self.metrics) > 0)",
+        "spec.rollout.analysis checks nothing: set maxErrorRate, maxLatencyP99Ms, "
+        "maxPredictionPSI, compareToStable or metrics",
+    )
+    def _checks_something(self) -> bool:
+        return (
+            self.max_error_rate is not None
+            or self.max_latency_p99_ms is not None
+            or self.max_prediction_psi is not None
+            or self.compare_to_stable
+            or bool(self.metrics)
+        )
+
+    @cel(
+        "!has(self.metrics) || self.metrics.all(m, self.metrics.exists_one(n, n.name == m.name))",
+        "spec.rollout.analysis.metrics: names must be unique",
+        field_path=".metrics",
+        reason="FieldValueDuplicate",
+    )
+    def _unique_metric_names(self) -> bool:
+        return len({m.name for m in self.metrics}) == len(self.metrics)
+
+
+class Rollout(ApiModel):
+    """How a new model version replaces the old one."""
+
+    strategy: RolloutStrategy = Field(
+        "RollingUpdate",
+        description="RollingUpdate (replace pods), Canary (shift traffic in steps) or "
+        "BlueGreen (switch all at once after a preview).",
+    )
+    canary: Canary | None = Field(None, description="Canary steps; only with strategy Canary.")
+    blue_green: BlueGreen | None = Field(
+        None, description="Blue-green settings; only with strategy BlueGreen."
+    )
+    analysis: Analysis | None = Field(
+        None, description="Health checks used by analysis steps and pre-promotion analysis."
+    )
+
+    @cel(
+        "!has(self.canary) || self.strategy == 'Canary'",
+        "spec.rollout.canary is only allowed with strategy: Canary",
+        field_path=".canary",
+        reason="FieldValueForbidden",
+    )
+    def _canary_only_with_canary(self) -> bool:
+        return self.canary is None or self.strategy == "Canary"
+
+    @cel(
+        "self.strategy != 'Canary' || has(self.canary)",
+        "spec.rollout.canary is required with strategy: Canary",
+        field_path=".canary",
+        reason="FieldValueRequired",
+    )
+    def _canary_needs_steps(self) -> bool:
+        return self.strategy != "Canary" or self.canary is not None
+
+    @cel(
+        "!has(self.blueGreen) || self.strategy == 'BlueGreen'",
+        "spec.rollout.blueGreen is only allowed with strategy: BlueGreen",
+        field_path=".blueGreen",
+        reason="FieldValueForbidden",
+    )
+    def _blue_green_only_with_blue_green(self) -> bool:
+        return self.blue_green is None or self.strategy == "BlueGreen"
+
+    @cel(
+        "has(self.analysis) || !has(self.canary) || !self.canary.steps.exists(s, has(s.analysis))",
+        "spec.rollout.analysis is required by the analysis steps in spec.rollout.canary.steps",
+        field_path=".analysis",
+        reason="FieldValueRequired",
+    )
+    def _analysis_steps_need_analysis(self) -> bool:
+        return (
+            self.analysis is not None
+            or self.canary is None
+            or all(step.analysis is None for step in self.canary.steps)
+        )
+
+    @cel(
+        "has(self.analysis) || !has(self.blueGreen) || !self.blueGreen.prePromotionAnalysis",
+        "spec.rollout.analysis is required by spec.rollout.blueGreen.prePromotionAnalysis",
+        field_path=".analysis",
+        reason="FieldValueRequired",
+    )
+    def _pre_promotion_needs_analysis(self) -> bool:
+        return (
+            self.analysis is not None
+            or self.blue_green is None
+            or not self.blue_green.pre_promotion_analysis
+        )
+
+
+# --- spec.features, spec.predictionLog, spec.monitoring ----------------------------------
+
+
+class FeatureLookup(ApiModel):
+    """Online enrichment: look up features for the entity key a request carries."""
+
+    feature_view: ObjectName = Field(description="FeatureView in this namespace to read.")
+    entity_input: Annotated[
+        str,
+        StringConstraints(min_length=1, max_length=256),
+        Matches(r"^[A-Za-z0-9_.:/-]+$", "must be a model input name"),
+    ] = Field(description="Request input that holds the entity key, such as user_id.")
+
+
+class PredictionLog(ApiModel):
+    """Sampled inputs and outputs written to a Redis stream; DriftMonitor reads it."""
+
+    sample_rate: Annotated[float, Field(ge=0, le=1)] = Field(
+        0.1, description="Share (0-1) of requests logged."
+    )
+    max_length: Annotated[Int32, Field(ge=1, le=10_000_000)] = Field(
+        100000, description="Entries kept in the stream; older ones are trimmed."
+    )
+
+
+class Monitoring(ApiModel):
+    """Prometheus scraping of the runtime pods."""
+
+    service_monitor: bool = Field(
+        False,
+        description="Create a ServiceMonitor (only where the Prometheus Operator CRDs exist).",
+    )
+
+
+class ModelDeploymentSpec(ApiModel):
+    """The desired state of a served model."""
+
+    model: ModelSource = Field(description="The model to serve: exactly one of uri or registry.")
+    runtime: Runtime = nested(Runtime, "The serving container.")
+    replicas: Annotated[Int32, Field(ge=0, le=1000)] = Field(
+        1,
+        description="Replicas of the stable version; the scale subresource. Ignored while "
+        "spec.autoscaling is set.",
+    )
+    resources: ResourceRequirements = nested(
+        ResourceRequirements, "CPU and memory requests and limits of each replica."
+    )
+    gpu: Gpu | None = Field(None, description="NVIDIA GPUs for each replica.")
+    scheduling: Scheduling = nested(Scheduling, "Node selection, tolerations and spreading.")
+    autoscaling: Autoscaling | None = Field(
+        None, description="Scale with load through a HorizontalPodAutoscaler."
+    )
+    rollout: Rollout = nested(Rollout, "How a new model version replaces the old one.")
+    features: FeatureLookup | None = Field(
+        None, description="Enrich requests with online features from a FeatureView."
+    )
+    prediction_log: PredictionLog | None = Field(
+        None, description="Log sampled predictions for drift monitoring."
+    )
+    monitoring: Monitoring = nested(Monitoring, "Prometheus scraping.")
+
+    @cel(
+        "!has(self.gpu) || self.runtime.device != 'cpu'",
+        "spec.runtime.device is cpu but spec.gpu requests GPUs: use device auto or cuda",
+        field_path=".runtime.device",
+    )
+    def _gpu_not_on_cpu(self) -> bool:
+        return self.gpu is None or self.runtime.device != "cpu"
+
+
+# --- status -------------------------------------------------------------------------------
+
+Version = Annotated[str, StringConstraints(max_length=256)]
+
+
+class ResolvedModel(ApiModel):
+    """The model the spec resolves to right now."""
+
+    version: Version | None = Field(None, description="Resolved version, such as 7.")
+    uri: Annotated[str, StringConstraints(max_length=2048)] | None = Field(
+        None, description="Where the runtime downloads it."
+    )
+    resolved_from: Annotated[str, StringConstraints(max_length=2048)] | None = Field(
+        None, description="What was resolved, such as models:/fraud-detector@champion."
+    )
+
+
+class TrackStatus(ApiModel):
+    """The stable version's pods."""
+
+    version: Version | None = Field(None, description="Model version served.")
+    replicas: Annotated[Int32, Field(ge=0)] | None = Field(None, description="Desired replicas.")
+    ready_replicas: Annotated[Int32, Field(ge=0)] | None = Field(
+        None, description="Replicas ready to serve."
+    )
+
+
+class CanaryStatus(TrackStatus):
+    """The new version during a rollout: the canary, or the blue-green preview."""
+
+    weight: Annotated[Int32, Field(ge=0, le=100)] | None = Field(
+        None, description="Percentage of traffic sent to it."
+    )
+    step: Annotated[Int32, Field(ge=0)] | None = Field(
+        None, description="Index of the current canary step."
+    )
+
+
+class AnalysisMeasurement(ApiModel):
+    """One analysis measurement."""
+
+    time: datetime = Field(description="When it was taken.")
+    metric: MetricName = Field(description="Which check: error-rate, latency-p99, a metric name.")
+    value: float | None = Field(None, description="Measured value; absent when there was no data.")
+    passed: bool = Field(description="Whether the measurement passed.")
+
+
+class RolloutStatus(ApiModel):
+    """Progress of the current or last rollout."""
+
+    state: Literal["Idle", "Progressing", "Paused", "Promoting", "Aborted", "Succeeded"] = Field(
+        "Idle", description="Idle, Progressing, Paused, Promoting, Aborted or Succeeded."
+    )
+    message: Annotated[str, StringConstraints(max_length=4096)] | None = Field(
+        None, description="What the rollout is doing or why it stopped."
+    )
+    analysis: Annotated[list[AnalysisMeasurement], Field(max_length=100)] = Field(
+        default_factory=list, description="Recent analysis measurements, newest last."
+    )
+
+
+class ModelDeploymentStatus(ResourceStatus):
+    """What the operator observed and did."""
+
+    phase: Literal["Pending", "Progressing", "Paused", "Ready", "Degraded", "Failed"] | None = (
+        Field(None, description="Pending, Progressing, Paused, Ready, Degraded or Failed.")
+    )
+    url: Annotated[str, StringConstraints(max_length=2048)] | None = Field(
+        None, description="In-cluster inference URL (Open Inference Protocol v2)."
+    )
+    model: ResolvedModel | None = Field(None, description="The resolved model.")
+    stable: TrackStatus | None = Field(None, description="The stable version.")
+    canary: CanaryStatus | None = Field(None, description="The new version while a rollout runs.")
+    rollout: RolloutStatus | None = Field(None, description="Rollout progress.")
+    replicas: Annotated[Int32, Field(ge=0)] | None = Field(
+        None, description="Desired replicas; the scale subresource reads it."
+    )
+    ready_replicas: Annotated[Int32, Field(ge=0)] | None = Field(
+        None, description="Ready replicas of every version together."
+    )
+    ready: Annotated[str, StringConstraints(max_length=32)] | None = Field(
+        None, description="Ready replicas over desired, such as 2/3, as kubectl get shows it."
+    )
+    selector: Annotated[str, StringConstraints(max_length=4096)] | None = Field(
+        None, description="Label selector of the pods, for the scale subresource and HPAs."
+    )
+
+
+class ModelDeployment(Resource):
+    """A model served over the Open Inference Protocol, rolled out with a strategy."""
+
+    crd: ClassVar[CrdNames] = CrdNames(
+        plural="modeldeployments",
+        short_names=("md",),
+        printer_columns=(
+            PrinterColumn("Phase", "string", ".status.phase", "Lifecycle phase."),
+            PrinterColumn("Version", "string", ".status.model.version", "Resolved model version."),
+            PrinterColumn(
+                "Canary", "integer", ".status.canary.weight", "Traffic percentage on the canary."
+            ),
+            PrinterColumn("Ready", "string", ".status.ready", "Ready replicas over desired."),
+            AGE_COLUMN,
+        ),
+        scale=(".spec.replicas", ".status.replicas", ".status.selector"),
+    )
+
+    kind: Literal["ModelDeployment"] = Field("ModelDeployment", description="ModelDeployment.")
+    spec: ModelDeploymentSpec = Field(description="The desired state.")
+    status: ModelDeploymentStatus | None = Field(None, description="The observed state.")
+
+    @cel(
+        "!has(self.metadata.name) || (size(self.metadata.name) <= 50 && "
+        "self.metadata.name.matches('^[a-z]([-a-z0-9]*[a-z0-9])?$'))",
+        "metadata.name of a ModelDeployment must be a DNS-1035 label of at most 50 characters "
+        "(it names a Service): lowercase letters, digits and '-', starting with a letter",
+    )
+    def _name_is_service_name(self) -> bool:
+        name = self.metadata.name
+        return name is None or (
+            len(name) <= 50 and re.fullmatch(r"[a-z]([-a-z0-9]*[a-z0-9])?", name) is not None
+        )

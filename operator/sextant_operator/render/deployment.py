@@ -1,0 +1,136 @@
+"""The Deployment that runs `sextant serve` for one track (stable, canary, ...) of a model."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sextant_operator import labels
+from sextant_operator.render import runtime_contract as rc
+from sextant_operator.render.context import RenderContext
+from sextant_operator.render.scheduling import gpu_limits, pod_scheduling
+
+# SIGTERM reaches the runtime only after preStop; by then the pod has left the Service's
+# endpoints, so no new request arrives while the runtime drains its queue.
+PRE_STOP_SLEEP_SECONDS = 5
+DRAIN_SECONDS = 30
+TERMINATION_GRACE_SECONDS = PRE_STOP_SLEEP_SECONDS + DRAIN_SECONDS + 10
+
+# A runtime with no resources set still gets a scheduling request, so that the HPA's CPU
+# utilization has a denominator and the scheduler does not pack pods blindly.
+DEFAULT_REQUESTS = {"cpu": "1", "memory": "2Gi"}
+
+_WRITABLE_DIRS = {"tmp": "/tmp", "model-cache": rc.MODEL_CACHE_DIR}  # noqa: S108
+
+
+def deployment_name(ctx: RenderContext, track: str) -> str:
+    return ctx.name if track == "stable" else f"{ctx.name}-{track}"
+
+
+def render_deployment(ctx: RenderContext, track: str, replicas: int) -> dict[str, Any]:
+    name = deployment_name(ctx, track)
+    owner = labels.owner_labels(ctx.name)
+    pod_labels = {
+        **owner,
+        labels.TRACK: track,
+        labels.MODEL_VERSION: _label_value(ctx.artifact.version),
+    }
+    return {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": ctx.metadata(name, {**owner, labels.TRACK: track}),
+        "spec": {
+            "replicas": replicas,
+            "selector": {"matchLabels": labels.track_selector(ctx.name, track)},
+            # Never drop below the serving capacity during an update; add one pod at a time.
+            "strategy": {
+                "type": "RollingUpdate",
+                "rollingUpdate": {"maxUnavailable": 0, "maxSurge": 1},
+            },
+            "template": {
+                "metadata": {"labels": pod_labels},
+                "spec": _pod_spec(ctx, track),
+            },
+        },
+    }
+
+
+def _pod_spec(ctx: RenderContext, track: str) -> dict[str, Any]:
+    volumes, mounts = _volumes(ctx)
+    spec: dict[str, Any] = {
+        "automountServiceAccountToken": False,
+        "enableServiceLinks": False,
+        "terminationGracePeriodSeconds": TERMINATION_GRACE_SECONDS,
+        "securityContext": {
+            "runAsNonRoot": True,
+            "runAsUser": rc.RUNTIME_UID,
+            "runAsGroup": rc.RUNTIME_UID,
+            "fsGroup": rc.RUNTIME_UID,
+            "seccompProfile": {"type": "RuntimeDefault"},
+        },
+        "containers": [_container(ctx, track, mounts)],
+        "volumes": volumes,
+    }
+    spec.update(pod_scheduling(ctx.md.spec))
+    return spec
+
+
+def _container(ctx: RenderContext, track: str, mounts: list[dict[str, Any]]) -> dict[str, Any]:
+    spec = ctx.md.spec
+    probe = {"httpGet": {"path": rc.READY_PATH, "port": "http"}}
+    live = {"httpGet": {"path": rc.LIVE_PATH, "port": "http"}}
+    return {
+        "name": "runtime",
+        "image": spec.runtime.image or ctx.settings.runtime_image,
+        "args": ["serve", rc.serve_source(ctx.artifact.source), "--name", ctx.name],
+        "env": [*rc.runtime_env(ctx, track), *_user_env(ctx)],
+        "ports": [{"name": "http", "containerPort": rc.HTTP_PORT, "protocol": "TCP"}],
+        # Model download and warm-up can take minutes: startup covers it, liveness follows.
+        "startupProbe": {**live, "periodSeconds": 5, "failureThreshold": 120},
+        "readinessProbe": {**probe, "periodSeconds": 5, "failureThreshold": 2},
+        "livenessProbe": {**live, "periodSeconds": 10, "failureThreshold": 6},
+        "lifecycle": {"preStop": {"sleep": {"seconds": PRE_STOP_SLEEP_SECONDS}}},
+        "resources": _resources(ctx),
+        "securityContext": {
+            "allowPrivilegeEscalation": False,
+            "readOnlyRootFilesystem": True,
+            "runAsNonRoot": True,
+            "capabilities": {"drop": ["ALL"]},
+        },
+        "volumeMounts": mounts,
+    }
+
+
+def _resources(ctx: RenderContext) -> dict[str, Any]:
+    user = ctx.md.spec.resources
+    requests: dict[str, Any] = dict(user.requests) or dict(DEFAULT_REQUESTS)
+    limits: dict[str, Any] = dict(user.limits)
+    limits.update(gpu_limits(ctx.md.spec.gpu))
+    resources: dict[str, Any] = {"requests": requests}
+    if limits:
+        resources["limits"] = limits
+    return resources
+
+
+def _user_env(ctx: RenderContext) -> list[dict[str, Any]]:
+    return [
+        env.model_dump(by_alias=True, exclude_none=True, mode="json")
+        for env in ctx.md.spec.runtime.env
+    ]
+
+
+def _volumes(ctx: RenderContext) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    volumes: list[dict[str, Any]] = [{"name": n, "emptyDir": {}} for n in _WRITABLE_DIRS]
+    mounts = [{"name": n, "mountPath": path} for n, path in _WRITABLE_DIRS.items()]
+    claim = rc.pvc_claim(ctx.artifact.source)
+    if claim is not None:
+        volumes.append(
+            {"name": "model", "persistentVolumeClaim": {"claimName": claim, "readOnly": True}}
+        )
+        mounts.append({"name": "model", "mountPath": rc.pvc_mount_path(claim), "readOnly": True})
+    return volumes, mounts
+
+
+def _label_value(value: str) -> str:
+    """Label values are at most 63 characters of [A-Za-z0-9_.-]."""
+    cleaned = "".join(c if c.isalnum() or c in "_.-" else "-" for c in value)[:63]
+    return cleaned.strip("_.-") or "unknown"
