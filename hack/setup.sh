@@ -44,4 +44,6 @@ install_python_packages() {
 
 install_system_packages
 install_python_packages
+# The local control plane's binaries from Go modules; cached, so only the first run is long.
+.venv/bin/sextant cluster build
 say "ready: .venv/bin/sextant $(.venv/bin/sextant --version | awk '{print $NF}')"

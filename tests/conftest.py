@@ -9,6 +9,7 @@ import pytest
 
 pytest_plugins = [
     "tests.fixtures.services",
+    "tests.fixtures.cluster",
 ]
 
 _TIERS = ("unit", "integration", "e2e")

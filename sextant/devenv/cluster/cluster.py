@@ -1,0 +1,136 @@
+"""A whole local cluster: control plane plus kwok's fake nodes, started and stopped as one."""
+
+from __future__ import annotations
+
+import json
+import logging
+import shutil
+import time
+from pathlib import Path
+
+from sextant.devenv.cluster.access import KubeAccess
+from sextant.devenv.cluster.components import (
+    Component,
+    Credentials,
+    Layout,
+    Ports,
+    control_plane,
+    create_credentials,
+)
+from sextant.devenv.cluster.nodes import NodePools, node_manifests
+from sextant.devenv.cluster.state import ClusterRecord, ProcessRecord
+from sextant.devenv.cluster.tools import Progress, Toolset, ensure_tools
+from sextant.devenv.process import ServiceError, StartStop
+
+log = logging.getLogger(__name__)
+
+
+class LocalCluster(StartStop):
+    """etcd, kube-apiserver, kube-controller-manager, kube-scheduler and kwok in `state_dir`.
+
+    `daemon=True` is for `sextant cluster up`: the processes outlive this Python
+    process and `down` stops them through the record in state.json. Otherwise they
+    die with it, and `stop()` (or leaving the `with` block) ends them.
+    """
+
+    def __init__(
+        self,
+        state_dir: Path,
+        *,
+        pools: NodePools | None = None,
+        tools: Toolset | None = None,
+        daemon: bool = False,
+        progress: Progress = log.info,
+    ) -> None:
+        self.layout = Layout(state_dir)
+        self.pools = pools or NodePools()
+        self.daemon = daemon
+        self.progress = progress
+        self._tools = tools
+        self._components: list[Component] = []
+        self._access: KubeAccess | None = None
+
+    @property
+    def access(self) -> KubeAccess:
+        if self._access is None:
+            raise ServiceError("the cluster has not been started")
+        return self._access
+
+    def start(self, timeout: float = 120.0) -> None:
+        tools = self._tools or ensure_tools(self.progress)
+        started = time.monotonic()
+        # A state dir is one cluster's: anything left in it belongs to a dead one.
+        shutil.rmtree(self.layout.root, ignore_errors=True)
+        self.layout.root.mkdir(parents=True)
+        ports = Ports.pick()
+        server = f"https://127.0.0.1:{ports.apiserver}"
+        creds = create_credentials(self.layout, server)
+        self._access = KubeAccess(
+            server=server,
+            kubeconfig=self.layout.admin_kubeconfig,
+            ca_cert=creds.ca.cert,
+            kubectl_path=tools.kubectl,
+            workdir=self.layout.root,
+        )
+        self._components = control_plane(
+            tools, self.layout, ports, creds, die_with_parent=not self.daemon
+        )
+        try:
+            self._start_components(timeout)
+            self._record(tools, creds)
+            self._add_nodes(timeout)
+        except BaseException:
+            self.stop()
+            raise
+        self.progress(
+            f"cluster ready in {time.monotonic() - started:.1f}s: {server}, "
+            f"{self.pools.total} nodes, kubeconfig {self.layout.admin_kubeconfig}"
+        )
+
+    def stop(self) -> None:
+        for component in reversed(self._components):
+            component.process.stop()
+        self._components = []
+
+    def _start_components(self, timeout: float) -> None:
+        etcd, apiserver, *rest = self._components
+        # etcd, then the API server on it; the rest only need the API server and
+        # start together.
+        for component in (etcd, apiserver):
+            self.progress(f"starting {component.process.name}")
+            component.start()
+            component.wait()
+        self.progress(f"starting {', '.join(c.process.name for c in rest)}")
+        for component in rest:
+            component.start()
+        for component in rest:
+            component.wait()
+
+    def _add_nodes(self, timeout: float) -> None:
+        access = self.access
+        nodes = node_manifests(self.pools)
+        if nodes:
+            manifest = {"apiVersion": "v1", "kind": "List", "items": nodes}
+            access.kubectl("create", "-f", "-", input=json.dumps(manifest))
+            self.progress(f"waiting for {len(nodes)} kwok nodes to be Ready")
+            access.kubectl(
+                "wait", "--for=condition=Ready", "nodes", "--all", f"--timeout={timeout:.0f}s"
+            )
+        # Pods cannot be created in a namespace before its `default` ServiceAccount exists.
+        access.kubectl(
+            "wait", "--for=create", "serviceaccount/default", "--namespace=default",
+            f"--timeout={timeout:.0f}s",
+        )  # fmt: skip
+
+    def _record(self, tools: Toolset, creds: Credentials) -> None:
+        record = ClusterRecord(
+            kubernetes_version=tools.kubernetes_version,
+            server=self.access.server,
+            kubeconfig=self.layout.admin_kubeconfig,
+            bin_dir=tools.bin_dir,
+            processes=[
+                ProcessRecord.of(c.process.name, c.process.pid, c.process.log_path)
+                for c in self._components
+            ],
+        )
+        record.save(self.layout.state_file)
