@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from sextant_operator.api.modeldeployment import ModelDeploymentSpec
 from sextant_operator.render.autoscaling import render_hpa, render_pdb
 from sextant_operator.render.context import RenderContext
 from sextant_operator.render.deployment import render_deployment
@@ -20,9 +21,8 @@ CHILD_KINDS: tuple[tuple[str, str], ...] = (
 )
 
 
-def desired_replicas(ctx: RenderContext) -> int:
+def desired_replicas(spec: ModelDeploymentSpec) -> int:
     """spec.replicas, kept inside the autoscaling bounds while an HPA drives it."""
-    spec = ctx.md.spec
     if spec.autoscaling is None:
         return spec.replicas
     return max(spec.autoscaling.min_replicas, min(spec.replicas, spec.autoscaling.max_replicas))
@@ -31,7 +31,7 @@ def desired_replicas(ctx: RenderContext) -> int:
 def desired_children(ctx: RenderContext, *, service_monitors: bool) -> list[dict[str, Any]]:
     """`service_monitors`: whether the monitoring.coreos.com API exists in this cluster."""
     spec = ctx.md.spec
-    replicas = desired_replicas(ctx)
+    replicas = desired_replicas(spec)
     children = [render_service(ctx), render_deployment(ctx, "stable", replicas)]
     if spec.autoscaling is not None:
         children.append(render_hpa(ctx, spec.autoscaling))

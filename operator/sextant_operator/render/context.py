@@ -11,7 +11,7 @@ from sextant_operator.settings import OperatorSettings
 
 @dataclass(frozen=True)
 class ModelArtifact:
-    """What a runtime pod is told to serve: a source `sextant serve` understands, and its version."""
+    """What a runtime pod serves: a source `sextant serve` understands, and its version."""
 
     source: str
     version: str

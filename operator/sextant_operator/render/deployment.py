@@ -19,7 +19,7 @@ TERMINATION_GRACE_SECONDS = PRE_STOP_SLEEP_SECONDS + DRAIN_SECONDS + 10
 # utilization has a denominator and the scheduler does not pack pods blindly.
 DEFAULT_REQUESTS = {"cpu": "1", "memory": "2Gi"}
 
-_WRITABLE_DIRS = {"tmp": "/tmp", "model-cache": rc.MODEL_CACHE_DIR}  # noqa: S108
+_WRITABLE_DIRS = {"tmp": "/tmp", "model-cache": rc.MODEL_CACHE_DIR}
 
 
 def deployment_name(ctx: RenderContext, track: str) -> str:
@@ -120,7 +120,9 @@ def _user_env(ctx: RenderContext) -> list[dict[str, Any]]:
 
 def _volumes(ctx: RenderContext) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     volumes: list[dict[str, Any]] = [{"name": n, "emptyDir": {}} for n in _WRITABLE_DIRS]
-    mounts = [{"name": n, "mountPath": path} for n, path in _WRITABLE_DIRS.items()]
+    mounts: list[dict[str, Any]] = [
+        {"name": n, "mountPath": path} for n, path in _WRITABLE_DIRS.items()
+    ]
     claim = rc.pvc_claim(ctx.artifact.source)
     if claim is not None:
         volumes.append(

@@ -1,0 +1,95 @@
+"""kopf wiring: which events reconcile which ModelDeployment. Thin on purpose.
+
+Every trigger ends in ModelDeploymentReconciler.reconcile, which is idempotent:
+- the ModelDeployment is created, changed or found at start-up (resume);
+- a timer re-resolves registry aliases and heals edited or deleted children;
+- a child Deployment or Service changes, so status follows pods and deletions heal fast.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import threading
+from collections import defaultdict
+from typing import Any, cast
+
+import kopf
+
+from sextant_operator import labels
+from sextant_operator.api import GROUP, VERSION
+from sextant_operator.reconcile import ModelDeploymentReconciler
+
+log = logging.getLogger(__name__)
+
+_MAX_BACKOFF_SECONDS = 300.0
+_CHILD_SELECTOR = {labels.MANAGED_BY: labels.MANAGED_BY_VALUE}
+
+
+class _KeyedLocks:
+    """One lock per object: a timer and a child event never reconcile it at once."""
+
+    def __init__(self) -> None:
+        self._guard = threading.Lock()
+        self._locks: defaultdict[tuple[str, str], threading.Lock] = defaultdict(threading.Lock)
+
+    def __call__(self, namespace: str, name: str) -> threading.Lock:
+        with self._guard:
+            return self._locks[(namespace, name)]
+
+
+def register(
+    registry: kopf.OperatorRegistry,
+    reconciler: ModelDeploymentReconciler,
+    resync_seconds: float,
+) -> None:
+    locks = _KeyedLocks()
+
+    def run(body: kopf.Body | dict[str, Any], retry: int = 0, resolve: bool = True) -> None:
+        meta = body["metadata"]
+        with locks(meta["namespace"], meta["name"]):
+            outcome = reconciler.reconcile(
+                dict(body),
+                lambda type_, reason, message: kopf.event(
+                    cast(kopf.Body, body), type=type_, reason=reason, message=message
+                ),
+                resolve=resolve,
+            )
+        if outcome.error is not None:
+            delay = min(5.0 * 2**retry, _MAX_BACKOFF_SECONDS)
+            raise kopf.TemporaryError(str(outcome.error), delay=delay)
+
+    @kopf.on.resume(GROUP, VERSION, "modeldeployments", registry=registry)
+    @kopf.on.create(GROUP, VERSION, "modeldeployments", registry=registry)
+    @kopf.on.update(GROUP, VERSION, "modeldeployments", registry=registry)
+    def on_change(body: kopf.Body, retry: int, **_: Any) -> None:
+        run(body, retry)
+
+    @kopf.timer(
+        GROUP,
+        VERSION,
+        "modeldeployments",
+        interval=resync_seconds,
+        initial_delay=resync_seconds,
+        registry=registry,
+    )
+    def on_resync(body: kopf.Body, **_: Any) -> None:
+        # Errors are already in status and Events; the next tick is the retry.
+        with contextlib.suppress(kopf.TemporaryError):
+            run(body)
+
+    def on_child_event(body: kopf.Body, namespace: str | None, **_: Any) -> None:
+        owner = body.get("metadata", {}).get("labels", {}).get(labels.MODEL_DEPLOYMENT)
+        if not owner or not namespace:
+            return
+        current = reconciler.kube.get_model_deployment(namespace, owner)
+        if current is None or current["metadata"].get("deletionTimestamp"):
+            return  # the owner is gone: garbage collection removes the rest
+        with contextlib.suppress(kopf.TemporaryError):
+            # Pods changed, not the registry: reuse the version already resolved.
+            run(current, resolve=False)
+
+    kopf.on.event("apps", "v1", "deployments", labels=_CHILD_SELECTOR, registry=registry)(
+        on_child_event
+    )
+    kopf.on.event("v1", "services", labels=_CHILD_SELECTOR, registry=registry)(on_child_event)

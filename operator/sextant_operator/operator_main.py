@@ -1,0 +1,71 @@
+"""Run the kopf operator in this process with Sextant's settings."""
+
+from __future__ import annotations
+
+import logging
+import random
+from typing import Any
+
+import kopf
+
+from sextant_operator import handlers
+from sextant_operator.kube import Kube, load_api_client
+from sextant_operator.reconcile import ModelDeploymentReconciler
+from sextant_operator.settings import OperatorSettings
+
+log = logging.getLogger(__name__)
+
+# A watch that the server does not end by itself is ended by the client: no stream can
+# stall silently behind a dead load balancer or a half-open connection.
+WATCH_SERVER_TIMEOUT_SECONDS = 300
+WATCH_CLIENT_TIMEOUT_SECONDS = 330
+CONNECT_TIMEOUT_SECONDS = 15
+
+
+def run_operator(
+    settings: OperatorSettings,
+    *,
+    liveness_endpoint: str | None,
+    peering_name: str | None,
+) -> None:
+    """Blocks until SIGINT/SIGTERM.
+
+    With `peering_name`, replicas coordinate through kopf peering: each picks a random
+    priority and only the highest one handles objects; the others stand by and take over
+    when it stops renewing its lease (the ClusterKopfPeering CRD must exist; the chart
+    installs it). Without it, run exactly one replica.
+    """
+    registry = kopf.OperatorRegistry()
+    reconciler = ModelDeploymentReconciler(Kube(load_api_client()), settings)
+    handlers.register(registry, reconciler, settings.resync_seconds)
+
+    @kopf.on.startup(registry=registry)
+    def configure(settings: kopf.OperatorSettings, **_: Any) -> None:
+        settings.watching.server_timeout = WATCH_SERVER_TIMEOUT_SECONDS
+        settings.watching.client_timeout = WATCH_CLIENT_TIMEOUT_SECONDS
+        settings.watching.connect_timeout = CONNECT_TIMEOUT_SECONDS
+        # kopf's bookkeeping goes to annotations: status belongs to the CRD's schema.
+        settings.persistence.progress_storage = kopf.AnnotationsProgressStorage(
+            prefix="sextant.dev"
+        )
+        settings.persistence.diffbase_storage = kopf.AnnotationsDiffBaseStorage(
+            prefix="sextant.dev", key="last-handled-configuration"
+        )
+        # Only explicit Events (kopf.event) and warnings reach `kubectl describe`.
+        settings.posting.level = logging.WARNING
+        settings.peering.mandatory = peering_name is not None
+
+    log.info(
+        "starting the operator (%s); runtime image %s",
+        ", ".join(settings.namespaces) or "all namespaces",
+        settings.runtime_image,
+    )
+    kopf.run(
+        registry=registry,
+        clusterwide=not settings.namespaces,
+        namespaces=settings.namespaces,
+        liveness_endpoint=liveness_endpoint,
+        standalone=peering_name is None,
+        peering_name=peering_name,
+        priority=random.randint(1, 2**31) if peering_name else 0,
+    )

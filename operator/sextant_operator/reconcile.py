@@ -1,0 +1,165 @@
+"""One ModelDeployment reconcile: observe -> decide (pure) -> apply children -> one status patch."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from sextant.registry import RegistryError
+from sextant_operator import labels
+from sextant_operator.api.modeldeployment import ModelDeployment, ModelDeploymentStatus
+from sextant_operator.kube import Kube
+from sextant_operator.render.children import CHILD_KINDS, desired_children, desired_replicas
+from sextant_operator.render.context import ModelArtifact, RenderContext
+from sextant_operator.render.deployment import deployment_name
+from sextant_operator.render.service import service_url
+from sextant_operator.resolution import resolve_model, resolved_status
+from sextant_operator.settings import OperatorSettings
+from sextant_operator.status import DeploymentProgress, Observation, compute_status
+
+log = logging.getLogger(__name__)
+
+# emit(type, reason, message): posts a Kubernetes Event on the ModelDeployment.
+EventSink = Callable[[str, str, str], None]
+_WATCHED_CONDITIONS = ("ModelResolved", "Ready")
+MONITORING_GROUP = "monitoring.coreos.com"
+
+
+@dataclass(frozen=True)
+class Outcome:
+    status: ModelDeploymentStatus
+    error: RegistryError | None  # set when the caller should retry with backoff
+
+
+class ModelDeploymentReconciler:
+    def __init__(self, kube: Kube, settings: OperatorSettings) -> None:
+        self.kube = kube
+        self.settings = settings
+
+    def reconcile(self, body: dict[str, Any], emit: EventSink, *, resolve: bool = True) -> Outcome:
+        """`resolve=False` reuses the version in status instead of asking the registry."""
+        md = ModelDeployment.model_validate(body)
+        serving = _serving_artifact(md, self.settings) if not resolve else None
+        artifact, error = (serving, None) if serving is not None else self._resolve(md)
+        stable: DeploymentProgress | None = None
+        unschedulable: str | None = None
+        url: str | None = None
+        if artifact is not None:
+            ctx = RenderContext(md, self.settings, artifact)
+            applied = self._apply_children(ctx)
+            stable = DeploymentProgress.of(
+                applied.get(("Deployment", deployment_name(ctx, "stable")))
+            )
+            unschedulable = self._unschedulable(ctx)
+            url = service_url(ctx)
+        observation = Observation(
+            desired_replicas=desired_replicas(md.spec),
+            artifact=artifact,
+            resolution_error=error,
+            stable=stable,
+            unschedulable=unschedulable,
+            url=url,
+        )
+        status = compute_status(md, observation)
+        if artifact is not None:
+            status.model = resolved_status(md.spec.model, artifact)
+        self._write_status(md, status)
+        _emit_transitions(md.status or ModelDeploymentStatus(), status, emit)
+        return Outcome(status=status, error=error)
+
+    def _resolve(self, md: ModelDeployment) -> tuple[ModelArtifact | None, RegistryError | None]:
+        """The artifact to serve, and the resolution error if there was one.
+
+        When the registry fails, the version already serving (from status) stays: a
+        registry outage must never take a serving model down.
+        """
+        try:
+            return resolve_model(md.spec.model, self.settings), None
+        except RegistryError as err:
+            log.warning("%s/%s: %s", md.metadata.namespace, md.metadata.name, err)
+            return _serving_artifact(md, self.settings), err
+
+    def _apply_children(self, ctx: RenderContext) -> dict[tuple[str, str], dict[str, Any]]:
+        children = desired_children(ctx, service_monitors=self.kube.has_api_group(MONITORING_GROUP))
+        applied = {
+            (child["kind"], child["metadata"]["name"]): self.kube.apply(child) for child in children
+        }
+        self._prune(ctx, {(c["apiVersion"], c["kind"], c["metadata"]["name"]) for c in children})
+        return applied
+
+    def _prune(self, ctx: RenderContext, keep: set[tuple[str, str, str]]) -> None:
+        """Delete children this ModelDeployment owns but no longer wants (an HPA removed...)."""
+        uid = ctx.md.metadata.uid or ""
+        for api_version, kind in CHILD_KINDS:
+            if api_version.startswith(MONITORING_GROUP) and not self.kube.has_api_group(
+                MONITORING_GROUP
+            ):
+                continue
+            for obj in self.kube.owned(api_version, kind, ctx.namespace, uid, ctx.name):
+                if (api_version, kind, obj["metadata"]["name"]) not in keep:
+                    log.info(
+                        "%s/%s: deleting %s %s",
+                        ctx.namespace,
+                        ctx.name,
+                        kind,
+                        obj["metadata"]["name"],
+                    )
+                    self.kube.delete({**obj, "apiVersion": api_version, "kind": kind})
+
+    def _unschedulable(self, ctx: RenderContext) -> str | None:
+        """The scheduler's message for a pod of the current version that cannot be placed."""
+        selector = {
+            **labels.track_selector(ctx.name, "stable"),
+            labels.MODEL_VERSION: ctx.artifact.version,
+        }
+        for pod in self.kube.pods(ctx.namespace, selector):
+            for condition in (pod.status and pod.status.conditions) or []:
+                if (
+                    condition.type == "PodScheduled"
+                    and condition.status == "False"
+                    and condition.reason == "Unschedulable"
+                ):
+                    name = pod.metadata.name if pod.metadata else "?"
+                    return f"pod {name}: {condition.message}"
+        return None
+
+    def _write_status(self, md: ModelDeployment, status: ModelDeploymentStatus) -> None:
+        new = status.model_dump(by_alias=True, mode="json")
+        old = (md.status or ModelDeploymentStatus()).model_dump(by_alias=True, mode="json")
+        if new == old:
+            return  # nothing changed: no write, no watch event, no resourceVersion churn
+        assert md.metadata.namespace is not None
+        assert md.metadata.name is not None
+        self.kube.patch_status("modeldeployments", md.metadata.namespace, md.metadata.name, new)
+
+
+def _serving_artifact(md: ModelDeployment, settings: OperatorSettings) -> ModelArtifact | None:
+    model = md.status.model if md.status else None
+    if model is None or not model.uri or not model.version:
+        return None
+    registry = md.spec.model.registry
+    tracking_uri = (registry.tracking_uri if registry else None) or settings.mlflow_tracking_uri
+    return ModelArtifact(
+        source=model.uri,
+        version=model.version,
+        tracking_uri=tracking_uri if model.uri.startswith("models:/") else None,
+    )
+
+
+def _emit_transitions(
+    before: ModelDeploymentStatus, after: ModelDeploymentStatus, emit: EventSink
+) -> None:
+    """One Event per condition that changed status, and one per new model version."""
+    old_version = before.model.version if before.model else None
+    new_version = after.model.version if after.model else None
+    if new_version is not None and new_version != old_version:
+        was = f" (was {old_version})" if old_version else ""
+        emit("Normal", "RollingOut", f"rolling out model version {new_version}{was}")
+    for type_ in _WATCHED_CONDITIONS:
+        old, new = before.condition(type_), after.condition(type_)
+        if new is not None and (
+            old is None or (old.status, old.reason) != (new.status, new.reason)
+        ):
+            emit("Normal" if new.status == "True" else "Warning", new.reason, new.message)
