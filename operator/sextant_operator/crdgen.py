@@ -156,16 +156,15 @@ def openapi_schema(kind: type[Resource]) -> Schema:
     """The structural openAPIV3Schema of one kind."""
     raw = kind.model_json_schema(by_alias=True, mode="validation")
     schema = _structural(raw, raw.pop("$defs", {}), "")
-    schema["properties"] = {**schema["properties"], **_ROOT_PROPERTIES}
-    schema["properties"] = {
-        key: schema["properties"][key]
-        for key in ("apiVersion", "kind", "metadata", "spec", "status")
-    }
+    properties = {**schema["properties"], **_ROOT_PROPERTIES}
+    order = ("apiVersion", "kind", "metadata", "spec", "status")
+    schema["properties"] = {key: properties[key] for key in order if key in properties}
     schema["required"] = ["spec"]
     problems = [
         problem
         for part in ("spec", "status")
-        for problem in lint(schema["properties"][part], f".{part}")
+        if part in properties
+        for problem in lint(properties[part], f".{part}")
     ]
     if problems:
         raise CrdGenerationError(f"{kind.__name__}: " + "; ".join(problems))

@@ -288,7 +288,8 @@ class Condition(ApiModel):
         description="Whether the condition holds: True, False or Unknown."
     )
     observed_generation: Annotated[Int64, Field(ge=0)] | None = Field(
-        None, description="metadata.generation of the spec this condition was computed from."
+        default=None,
+        description="metadata.generation of the spec this condition was computed from.",
     )
     last_transition_time: datetime = Field(
         description="When the status last changed from one value to another."
@@ -317,7 +318,7 @@ class ResourceStatus(ApiModel):
     """Fields every kind's status has."""
 
     observed_generation: Annotated[Int64, Field(ge=0)] | None = Field(
-        None, description="metadata.generation the operator last acted on."
+        default=None, description="metadata.generation the operator last acted on."
     )
     conditions: Conditions = Field(
         default_factory=list,
@@ -396,7 +397,7 @@ class Resource(ApiModel):
     crd: ClassVar[CrdNames]
 
     api_version: Literal["sextant.dev/v1alpha1"] = Field(
-        "sextant.dev/v1alpha1", description="The API version: sextant.dev/v1alpha1."
+        default="sextant.dev/v1alpha1", description="The API version: sextant.dev/v1alpha1."
     )
     metadata: ObjectMeta = Field(
         default_factory=ObjectMeta, description="Standard Kubernetes object metadata."

@@ -68,10 +68,10 @@ class EnvVar(ApiModel):
         Matches(r"^[-._a-zA-Z][-._a-zA-Z0-9]*$", "must be an environment variable name"),
     ] = Field(description="Variable name.")
     value: Annotated[str, StringConstraints(max_length=32768)] | None = Field(
-        None, description="Literal value. Exclusive with valueFrom."
+        default=None, description="Literal value. Exclusive with valueFrom."
     )
     value_from: Unstructured | None = Field(
-        None,
+        default=None,
         description="Source of the value (secretKeyRef, configMapKeyRef, fieldRef, "
         "resourceFieldRef) as in core/v1 EnvVarSource. Exclusive with value.",
     )
@@ -88,17 +88,19 @@ class Toleration(ApiModel):
     """Lets pods schedule onto nodes with a matching taint (core/v1 Toleration)."""
 
     key: Annotated[str, StringConstraints(max_length=316)] | None = Field(
-        None, description="Taint key to match; empty with operator Exists matches every taint."
+        default=None,
+        description="Taint key to match; empty with operator Exists matches every taint.",
     )
-    operator: Literal["Exists", "Equal"] = Field("Equal", description="Exists or Equal.")
+    operator: Literal["Exists", "Equal"] = Field(default="Equal", description="Exists or Equal.")
     value: Annotated[str, StringConstraints(max_length=63)] | None = Field(
-        None, description="Taint value to match with operator Equal."
+        default=None, description="Taint value to match with operator Equal."
     )
     effect: Literal["NoSchedule", "PreferNoSchedule", "NoExecute"] | None = Field(
-        None, description="Taint effect to match; empty matches every effect."
+        default=None, description="Taint effect to match; empty matches every effect."
     )
     toleration_seconds: Int64 | None = Field(
-        None, description="With effect NoExecute: how long the pod stays bound after the taint."
+        default=None,
+        description="With effect NoExecute: how long the pod stays bound after the taint.",
     )
 
 

@@ -45,7 +45,7 @@ class Reference(ApiModel):
     uri: DataUri = Field(
         description="Table location: file:///PATH, http(s)://, pvc://CLAIM/PATH or s3://BUCKET/KEY."
     )
-    format: DataFormat = Field("parquet", description="File format: parquet or csv.")
+    format: DataFormat = Field(default="parquet", description="File format: parquet or csv.")
 
 
 class DriftFeature(ApiModel):
@@ -61,17 +61,17 @@ class DriftTests(ApiModel):
     """Statistical tests per feature type."""
 
     numerical: NumericalTest = Field(
-        "auto",
+        default="auto",
         description="ks, wasserstein, psi, jensenshannon, or auto (ks for small samples, "
         "wasserstein for large ones).",
     )
     categorical: CategoricalTest = Field(
-        "auto",
+        default="auto",
         description="chisquare, psi, jensenshannon, or auto (chisquare, or jensenshannon for "
         "many categories).",
     )
     threshold: Annotated[float, Field(gt=0, le=1)] | None = Field(
-        None,
+        default=None,
         description="Drift threshold: a p-value for ks and chisquare (drift below it), a "
         "distance for the others (drift above it). Omitted: 0.05 for p-values, 0.1 for "
         "distances.",
@@ -82,7 +82,7 @@ class Window(ApiModel):
     """Which recent predictions are compared."""
 
     size: Annotated[Int32, Field(ge=10, le=1_000_000)] = Field(
-        5000, description="Newest prediction log entries used per check."
+        default=5000, description="Newest prediction log entries used per check."
     )
 
 
@@ -93,7 +93,7 @@ class Action(ApiModel):
         description="Alert (Warning Event and Ready reason), AbortRollout (abort a running "
         "rollout of the target), or Webhook (POST the check result to url)."
     )
-    url: HttpUrl | None = Field(None, description="Webhook URL; only with type Webhook.")
+    url: HttpUrl | None = Field(default=None, description="Webhook URL; only with type Webhook.")
 
     @cel(
         "self.type != 'Webhook' || has(self.url)",
@@ -124,14 +124,17 @@ class DriftMonitorSpec(ApiModel):
         description="Features to test; names unique. Omitted: every model input, with the "
         "type inferred from the reference data.",
     )
-    predictions: bool = Field(True, description="Also test the distribution of the model's output.")
+    predictions: bool = Field(
+        default=True, description="Also test the distribution of the model's output."
+    )
     tests: DriftTests = nested(DriftTests, "Statistical tests.")
     window: Window = nested(Window, "Which predictions are compared.")
     schedule: Cron = Field(
-        "*/10 * * * *", description="Cron schedule of the check job, such as '*/10 * * * *'."
+        default="*/10 * * * *",
+        description="Cron schedule of the check job, such as '*/10 * * * *'.",
     )
     drift_share: Annotated[float, Field(gt=0, le=1)] = Field(
-        0.5,
+        default=0.5,
         description="Dataset drift is declared when at least this share (0 exclusive to 1) of "
         "the tested features drift.",
     )
@@ -160,7 +163,7 @@ class FeatureDrift(ApiModel):
     test: TestName = Field(description="Test used.")
     statistic: float = Field(description="Test statistic or distance.")
     p_value: Annotated[float, Field(ge=0, le=1)] | None = Field(
-        None, description="p-value, for ks and chisquare."
+        default=None, description="p-value, for ks and chisquare."
     )
     drifted: bool = Field(description="Whether the feature drifted.")
 
@@ -168,15 +171,15 @@ class FeatureDrift(ApiModel):
 class DriftCheck(ApiModel):
     """The last drift check."""
 
-    time: datetime | None = Field(None, description="When it ran.")
+    time: datetime | None = Field(default=None, description="When it ran.")
     sample_size: Annotated[Int64, Field(ge=0)] | None = Field(
-        None, description="Prediction log entries compared."
+        default=None, description="Prediction log entries compared."
     )
     dataset_drift: bool | None = Field(
-        None, description="Whether at least spec.driftShare of the features drifted."
+        default=None, description="Whether at least spec.driftShare of the features drifted."
     )
     drift_share: Annotated[float, Field(ge=0, le=1)] | None = Field(
-        None, description="Share of tested features that drifted."
+        default=None, description="Share of tested features that drifted."
     )
     features: Annotated[list[FeatureDrift], Field(max_length=512)] = Field(
         default_factory=list, description="Per-feature results."
@@ -186,7 +189,7 @@ class DriftCheck(ApiModel):
 class DriftMonitorStatus(ResourceStatus):
     """What the drift check jobs found."""
 
-    last_check: DriftCheck | None = Field(None, description="The last drift check.")
+    last_check: DriftCheck | None = Field(default=None, description="The last drift check.")
 
 
 class DriftMonitor(Resource):
@@ -213,6 +216,6 @@ class DriftMonitor(Resource):
         ),
     )
 
-    kind: Literal["DriftMonitor"] = Field("DriftMonitor", description="DriftMonitor.")
+    kind: Literal["DriftMonitor"] = Field(default="DriftMonitor", description="DriftMonitor.")
     spec: DriftMonitorSpec = Field(description="The desired state.")
-    status: DriftMonitorStatus | None = Field(None, description="The observed state.")
+    status: DriftMonitorStatus | None = Field(default=None, description="The observed state.")

@@ -35,7 +35,9 @@ class Entity(ApiModel):
     """A join key, such as user_id: the value a request carries to look features up."""
 
     name: Identifier = Field(description="Column name of the key in the source.")
-    dtype: EntityType = Field("string", description="Key type: string, bytes, int32 or int64.")
+    dtype: EntityType = Field(
+        default="string", description="Key type: string, bytes, int32 or int64."
+    )
 
 
 class Feature(ApiModel):
@@ -53,13 +55,13 @@ class Source(ApiModel):
     uri: DataUri = Field(
         description="Table location: file:///PATH, http(s)://, pvc://CLAIM/PATH or s3://BUCKET/KEY."
     )
-    format: DataFormat = Field("parquet", description="File format: parquet or csv.")
+    format: DataFormat = Field(default="parquet", description="File format: parquet or csv.")
     timestamp_field: Identifier = Field(
-        "event_timestamp",
+        default="event_timestamp",
         description="Column with the time each row's values became true (point-in-time joins).",
     )
     created_timestamp_field: Identifier | None = Field(
-        None,
+        default=None,
         description="Column with the time each row was written; breaks ties between rows with "
         "the same event timestamp.",
     )
@@ -84,11 +86,11 @@ class Online(ApiModel):
     """The online store: a Redis database."""
 
     redis_url: RedisUrl | None = Field(
-        None,
+        default=None,
         description="Redis URL, such as redis://redis:6379/0. Default: the operator's setting.",
     )
     secret_ref: SecretKeySelector | None = Field(
-        None, description="Secret key holding the Redis password."
+        default=None, description="Secret key holding the Redis password."
     )
 
 
@@ -97,7 +99,7 @@ class Materialization(ApiModel):
 
     schedule: Cron = Field(description="Cron schedule, such as '*/15 * * * *'.")
     incremental: bool = Field(
-        True,
+        default=True,
         description="Read only rows newer than the last run's watermark; false re-reads "
         "everything within ttl.",
     )
@@ -114,13 +116,13 @@ class FeatureViewSpec(ApiModel):
     )
     source: Source = Field(description="The offline table.")
     ttl: Duration | None = Field(
-        None,
+        default=None,
         description="How long a value stays valid, such as 24h. A lookup at time t sees the "
         "latest value with timestamp <= t and > t - ttl. Omitted: values never expire.",
     )
     online: Online = nested(Online, "The online store.")
     materialization: Materialization | None = Field(
-        None,
+        default=None,
         description="Scheduled materialization. Omitted: run `sextant materialize` yourself.",
     )
 
@@ -155,16 +157,19 @@ class FeatureViewSpec(ApiModel):
 class MaterializationRun(ApiModel):
     """The last materialization run."""
 
-    time: datetime | None = Field(None, description="When it finished.")
-    rows: Annotated[Int64, Field(ge=0)] | None = Field(None, description="Source rows read.")
+    time: datetime | None = Field(default=None, description="When it finished.")
+    rows: Annotated[Int64, Field(ge=0)] | None = Field(
+        default=None, description="Source rows read."
+    )
     entities: Annotated[Int64, Field(ge=0)] | None = Field(
-        None, description="Entities written to the online store."
+        default=None, description="Entities written to the online store."
     )
     duration_seconds: Annotated[float, Field(ge=0)] | None = Field(
-        None, description="How long it ran."
+        default=None, description="How long it ran."
     )
     watermark: datetime | None = Field(
-        None, description="Newest event timestamp read; the next incremental run starts after it."
+        default=None,
+        description="Newest event timestamp read; the next incremental run starts after it.",
     )
 
 
@@ -172,10 +177,10 @@ class FeatureViewStatus(ResourceStatus):
     """What the operator and the materialization jobs observed."""
 
     last_materialization: MaterializationRun | None = Field(
-        None, description="The last materialization run."
+        default=None, description="The last materialization run."
     )
     online_entities: Annotated[Int64, Field(ge=0)] | None = Field(
-        None, description="Entities in the online store."
+        default=None, description="Entities in the online store."
     )
 
 
@@ -200,6 +205,6 @@ class FeatureView(Resource):
         ),
     )
 
-    kind: Literal["FeatureView"] = Field("FeatureView", description="FeatureView.")
+    kind: Literal["FeatureView"] = Field(default="FeatureView", description="FeatureView.")
     spec: FeatureViewSpec = Field(description="The desired state.")
-    status: FeatureViewStatus | None = Field(None, description="The observed state.")
+    status: FeatureViewStatus | None = Field(default=None, description="The observed state.")

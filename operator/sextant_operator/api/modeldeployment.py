@@ -52,7 +52,7 @@ class RegistryModel(ApiModel):
         ]
         | None
     ) = Field(
-        None,
+        default=None,
         description="Alias to follow, such as champion. When the alias moves to another "
         "version, a rollout starts. Exclusive with version.",
     )
@@ -64,10 +64,11 @@ class RegistryModel(ApiModel):
         ]
         | None
     ) = Field(
-        None, description='Fixed version number, as a string such as "7". Exclusive with alias.'
+        default=None,
+        description='Fixed version number, as a string such as "7". Exclusive with alias.',
     )
     tracking_uri: HttpUrl | None = Field(
-        None,
+        default=None,
         description="MLflow tracking server URL, such as http://mlflow:5000. "
         "Default: the operator's setting.",
     )
@@ -84,15 +85,15 @@ class ModelSource(ApiModel):
     """Where the model comes from: a URI, or a version in the MLflow registry."""
 
     uri: DataUri | None = Field(
-        None,
+        default=None,
         description="Model location: file:///PATH (inside the runtime image), http(s)://, "
         "pvc://CLAIM/PATH (mounted read-only) or s3://BUCKET/KEY. Exclusive with registry.",
     )
     registry: RegistryModel | None = Field(
-        None, description="A model version in an MLflow registry. Exclusive with uri."
+        default=None, description="A model version in an MLflow registry. Exclusive with uri."
     )
     format: ModelFormat | None = Field(
-        None,
+        default=None,
         description="Serialization format: onnx, torchscript, torch-export or mlflow-pyfunc. "
         "Detected from the file when omitted.",
     )
@@ -112,13 +113,14 @@ class Batching(ApiModel):
     """Dynamic batching: requests wait up to maxDelayMs to share one model call."""
 
     max_batch_size: Annotated[Int32, Field(ge=1, le=4096)] = Field(
-        32, description="Largest number of requests run as one batch."
+        default=32, description="Largest number of requests run as one batch."
     )
     max_delay_ms: Annotated[Int32, Field(ge=0, le=10000)] = Field(
-        5, description="Longest time in milliseconds a request waits for others to join its batch."
+        default=5,
+        description="Longest time in milliseconds a request waits for others to join its batch.",
     )
     max_queue_size: Annotated[Int32, Field(ge=1, le=1_000_000)] = Field(
-        1024,
+        default=1024,
         description="Requests waiting beyond this many are refused with 429 (back-pressure).",
     )
 
@@ -141,10 +143,10 @@ class Runtime(ApiModel):
             Matches(r"^[^\s]+$", "must be a container image reference without spaces"),
         ]
         | None
-    ) = Field(None, description="Runtime container image. Default: the operator's setting.")
+    ) = Field(default=None, description="Runtime container image. Default: the operator's setting.")
     batching: Batching = nested(Batching, "Dynamic batching of inference requests.")
     device: Literal["auto", "cpu", "cuda"] = Field(
-        "auto",
+        default="auto",
         description="Where the model runs: cuda, cpu, or auto (cuda when the pod has a GPU).",
     )
     env: Annotated[list[EnvVar], Field(max_length=64)] = Field(
@@ -159,7 +161,7 @@ class Gpu(ApiModel):
     """NVIDIA GPUs for each replica: whole GPUs, or one MIG slice."""
 
     count: Annotated[Int32, Field(ge=1, le=16)] = Field(
-        1, description="GPUs per replica; becomes the nvidia.com/gpu limit."
+        default=1, description="GPUs per replica; becomes the nvidia.com/gpu limit."
     )
     product: (
         Annotated[
@@ -172,7 +174,7 @@ class Gpu(ApiModel):
         ]
         | None
     ) = Field(
-        None,
+        default=None,
         description="GPU model, such as NVIDIA-H100-80GB-HBM3; becomes a nodeSelector on "
         "nvidia.com/gpu.product.",
     )
@@ -187,7 +189,7 @@ class Gpu(ApiModel):
         ]
         | None
     ) = Field(
-        None,
+        default=None,
         description="MIG slice, such as 1g.10gb; requests nvidia.com/mig-PROFILE instead of "
         "nvidia.com/gpu. Only with count 1.",
     )
@@ -215,13 +217,13 @@ class Scheduling(ApiModel):
         default_factory=list, description="Taints the pods tolerate."
     )
     affinity: Unstructured | None = Field(
-        None, description="Node and pod (anti-)affinity, as core/v1 Affinity."
+        default=None, description="Node and pod (anti-)affinity, as core/v1 Affinity."
     )
     priority_class_name: Annotated[str, StringConstraints(max_length=253)] | None = Field(
-        None, description="PriorityClass of the pods."
+        default=None, description="PriorityClass of the pods."
     )
     runtime_class_name: Annotated[str, StringConstraints(max_length=253)] | None = Field(
-        None, description="RuntimeClass of the pods, such as nvidia."
+        default=None, description="RuntimeClass of the pods, such as nvidia."
     )
     topology_spread_constraints: Annotated[list[TopologySpreadConstraint], Field(max_length=8)] = (
         Field(default_factory=list, description="How replicas spread across zones or nodes.")
@@ -231,17 +233,19 @@ class Scheduling(ApiModel):
 class Autoscaling(ApiModel):
     """A HorizontalPodAutoscaler that scales this ModelDeployment through its scale subresource."""
 
-    min_replicas: Annotated[Int32, Field(ge=1, le=1000)] = Field(1, description="Fewest replicas.")
+    min_replicas: Annotated[Int32, Field(ge=1, le=1000)] = Field(
+        default=1, description="Fewest replicas."
+    )
     max_replicas: Annotated[Int32, Field(ge=1, le=1000)] = Field(
         description="Most replicas; at least minReplicas."
     )
     target_cpu_utilization: Annotated[Int32, Field(ge=1, le=100)] | None = Field(
-        None,
+        default=None,
         alias="targetCPUUtilization",
         description="Average CPU use, in percent of the CPU request, to hold replicas at.",
     )
     target_inflight_requests: Annotated[Int32, Field(ge=1, le=100000)] | None = Field(
-        None,
+        default=None,
         description="Average in-flight requests per replica to hold (Pods metric "
         "sextant_inference_inflight_requests).",
     )
@@ -269,7 +273,7 @@ class Pause(ApiModel):
     """Hold the rollout at the current weight."""
 
     duration: Duration | None = Field(
-        None,
+        default=None,
         description="How long to wait, such as 2m. Omitted: wait for `sextant promote` or the "
         "sextant.dev/promote annotation.",
     )
@@ -283,11 +287,11 @@ class CanaryStep(ApiModel):
     """One step of a canary rollout; exactly one of setWeight, pause, analysis."""
 
     set_weight: Annotated[Int32, Field(ge=0, le=100)] | None = Field(
-        None, description="Send this percentage (0-100) of traffic to the canary."
+        default=None, description="Send this percentage (0-100) of traffic to the canary."
     )
-    pause: Pause | None = Field(None, description="Wait for a duration, or until promoted.")
+    pause: Pause | None = Field(default=None, description="Wait for a duration, or until promoted.")
     analysis: StepAnalysis | None = Field(
-        None, description="Run spec.rollout.analysis once; abort when it fails."
+        default=None, description="Run spec.rollout.analysis once; abort when it fails."
     )
 
     @cel(
@@ -313,12 +317,12 @@ class TrafficRouting(ApiModel):
     """How canary weight becomes traffic."""
 
     type: Literal["Replicas", "GatewayAPI"] = Field(
-        "Replicas",
+        default="Replicas",
         description="Replicas: weight approximated by the canary's share of replicas behind "
         "one Service. GatewayAPI: exact weights on an HTTPRoute.",
     )
     gateway_api: GatewayApiRouting | None = Field(
-        None,
+        default=None,
         alias="gatewayAPI",
         description="The HTTPRoute to drive; required with type GatewayAPI.",
     )
@@ -355,16 +359,17 @@ class BlueGreen(ApiModel):
     """Run the new version beside the old one and switch all traffic at once."""
 
     auto_promotion: bool = Field(
-        True,
+        default=True,
         description="Switch traffic as soon as the preview is ready (and analysis passed); "
         "false waits for `sextant promote`.",
     )
     pre_promotion_analysis: bool = Field(
-        False,
+        default=False,
         description="Run spec.rollout.analysis against the preview before switching.",
     )
     scale_down_delay_seconds: Annotated[Int32, Field(ge=0, le=86400)] = Field(
-        30, description="Seconds the old version keeps running after the switch, for rollback."
+        default=30,
+        description="Seconds the old version keeps running after the switch, for rollback.",
     )
 
 
@@ -388,26 +393,26 @@ class MetricCheck(ApiModel):
 class Analysis(ApiModel):
     """Measurements from Prometheus that decide whether a new version is healthy."""
 
-    interval: Duration = Field("30s", description="Time between measurements, such as 30s.")
+    interval: Duration = Field(default="30s", description="Time between measurements, such as 30s.")
     failure_limit: Annotated[Int32, Field(ge=0, le=100)] = Field(
-        2, description="Failed measurements tolerated; one more aborts the rollout."
+        default=2, description="Failed measurements tolerated; one more aborts the rollout."
     )
     prometheus_url: HttpUrl | None = Field(
-        None, description="Prometheus base URL. Default: the operator's setting."
+        default=None, description="Prometheus base URL. Default: the operator's setting."
     )
     max_error_rate: Annotated[float, Field(ge=0, le=1)] | None = Field(
-        None, description="Largest share (0-1) of requests answered with an error."
+        default=None, description="Largest share (0-1) of requests answered with an error."
     )
     max_latency_p99_ms: Annotated[float, Field(gt=0)] | None = Field(
-        None, description="Largest 99th percentile request latency in milliseconds."
+        default=None, description="Largest 99th percentile request latency in milliseconds."
     )
     max_prediction_psi: Annotated[float, Field(ge=0)] | None = Field(
-        None,
+        default=None,
         alias="maxPredictionPSI",
         description="Largest population stability index between canary and stable outputs.",
     )
     compare_to_stable: bool = Field(
-        False,
+        default=False,
         description="Also test canary against stable statistically (error rate and latency), "
         "not only against the thresholds.",
     )
@@ -444,16 +449,18 @@ class Rollout(ApiModel):
     """How a new model version replaces the old one."""
 
     strategy: RolloutStrategy = Field(
-        "RollingUpdate",
+        default="RollingUpdate",
         description="RollingUpdate (replace pods), Canary (shift traffic in steps) or "
         "BlueGreen (switch all at once after a preview).",
     )
-    canary: Canary | None = Field(None, description="Canary steps; only with strategy Canary.")
+    canary: Canary | None = Field(
+        default=None, description="Canary steps; only with strategy Canary."
+    )
     blue_green: BlueGreen | None = Field(
-        None, description="Blue-green settings; only with strategy BlueGreen."
+        default=None, description="Blue-green settings; only with strategy BlueGreen."
     )
     analysis: Analysis | None = Field(
-        None, description="Health checks used by analysis steps and pre-promotion analysis."
+        default=None, description="Health checks used by analysis steps and pre-promotion analysis."
     )
 
     @cel(
@@ -528,10 +535,10 @@ class PredictionLog(ApiModel):
     """Sampled inputs and outputs written to a Redis stream; DriftMonitor reads it."""
 
     sample_rate: Annotated[float, Field(ge=0, le=1)] = Field(
-        0.1, description="Share (0-1) of requests logged."
+        default=0.1, description="Share (0-1) of requests logged."
     )
     max_length: Annotated[Int32, Field(ge=1, le=10_000_000)] = Field(
-        100000, description="Entries kept in the stream; older ones are trimmed."
+        default=100000, description="Entries kept in the stream; older ones are trimmed."
     )
 
 
@@ -539,7 +546,7 @@ class Monitoring(ApiModel):
     """Prometheus scraping of the runtime pods."""
 
     service_monitor: bool = Field(
-        False,
+        default=False,
         description="Create a ServiceMonitor (only where the Prometheus Operator CRDs exist).",
     )
 
@@ -550,24 +557,24 @@ class ModelDeploymentSpec(ApiModel):
     model: ModelSource = Field(description="The model to serve: exactly one of uri or registry.")
     runtime: Runtime = nested(Runtime, "The serving container.")
     replicas: Annotated[Int32, Field(ge=0, le=1000)] = Field(
-        1,
+        default=1,
         description="Replicas of the stable version; the scale subresource. Ignored while "
         "spec.autoscaling is set.",
     )
     resources: ResourceRequirements = nested(
         ResourceRequirements, "CPU and memory requests and limits of each replica."
     )
-    gpu: Gpu | None = Field(None, description="NVIDIA GPUs for each replica.")
+    gpu: Gpu | None = Field(default=None, description="NVIDIA GPUs for each replica.")
     scheduling: Scheduling = nested(Scheduling, "Node selection, tolerations and spreading.")
     autoscaling: Autoscaling | None = Field(
-        None, description="Scale with load through a HorizontalPodAutoscaler."
+        default=None, description="Scale with load through a HorizontalPodAutoscaler."
     )
     rollout: Rollout = nested(Rollout, "How a new model version replaces the old one.")
     features: FeatureLookup | None = Field(
-        None, description="Enrich requests with online features from a FeatureView."
+        default=None, description="Enrich requests with online features from a FeatureView."
     )
     prediction_log: PredictionLog | None = Field(
-        None, description="Log sampled predictions for drift monitoring."
+        default=None, description="Log sampled predictions for drift monitoring."
     )
     monitoring: Monitoring = nested(Monitoring, "Prometheus scraping.")
 
@@ -588,22 +595,24 @@ Version = Annotated[str, StringConstraints(max_length=256)]
 class ResolvedModel(ApiModel):
     """The model the spec resolves to right now."""
 
-    version: Version | None = Field(None, description="Resolved version, such as 7.")
+    version: Version | None = Field(default=None, description="Resolved version, such as 7.")
     uri: Annotated[str, StringConstraints(max_length=2048)] | None = Field(
-        None, description="Where the runtime downloads it."
+        default=None, description="Where the runtime downloads it."
     )
     resolved_from: Annotated[str, StringConstraints(max_length=2048)] | None = Field(
-        None, description="What was resolved, such as models:/fraud-detector@champion."
+        default=None, description="What was resolved, such as models:/fraud-detector@champion."
     )
 
 
 class TrackStatus(ApiModel):
     """The stable version's pods."""
 
-    version: Version | None = Field(None, description="Model version served.")
-    replicas: Annotated[Int32, Field(ge=0)] | None = Field(None, description="Desired replicas.")
+    version: Version | None = Field(default=None, description="Model version served.")
+    replicas: Annotated[Int32, Field(ge=0)] | None = Field(
+        default=None, description="Desired replicas."
+    )
     ready_replicas: Annotated[Int32, Field(ge=0)] | None = Field(
-        None, description="Replicas ready to serve."
+        default=None, description="Replicas ready to serve."
     )
 
 
@@ -611,10 +620,10 @@ class CanaryStatus(TrackStatus):
     """The new version during a rollout: the canary, or the blue-green preview."""
 
     weight: Annotated[Int32, Field(ge=0, le=100)] | None = Field(
-        None, description="Percentage of traffic sent to it."
+        default=None, description="Percentage of traffic sent to it."
     )
     step: Annotated[Int32, Field(ge=0)] | None = Field(
-        None, description="Index of the current canary step."
+        default=None, description="Index of the current canary step."
     )
 
 
@@ -623,7 +632,9 @@ class AnalysisMeasurement(ApiModel):
 
     time: datetime = Field(description="When it was taken.")
     metric: MetricName = Field(description="Which check: error-rate, latency-p99, a metric name.")
-    value: float | None = Field(None, description="Measured value; absent when there was no data.")
+    value: float | None = Field(
+        default=None, description="Measured value; absent when there was no data."
+    )
     passed: bool = Field(description="Whether the measurement passed.")
 
 
@@ -631,10 +642,10 @@ class RolloutStatus(ApiModel):
     """Progress of the current or last rollout."""
 
     state: Literal["Idle", "Progressing", "Paused", "Promoting", "Aborted", "Succeeded"] = Field(
-        "Idle", description="Idle, Progressing, Paused, Promoting, Aborted or Succeeded."
+        default="Idle", description="Idle, Progressing, Paused, Promoting, Aborted or Succeeded."
     )
     message: Annotated[str, StringConstraints(max_length=4096)] | None = Field(
-        None, description="What the rollout is doing or why it stopped."
+        default=None, description="What the rollout is doing or why it stopped."
     )
     analysis: Annotated[list[AnalysisMeasurement], Field(max_length=100)] = Field(
         default_factory=list, description="Recent analysis measurements, newest last."
@@ -645,26 +656,29 @@ class ModelDeploymentStatus(ResourceStatus):
     """What the operator observed and did."""
 
     phase: Literal["Pending", "Progressing", "Paused", "Ready", "Degraded", "Failed"] | None = (
-        Field(None, description="Pending, Progressing, Paused, Ready, Degraded or Failed.")
+        Field(default=None, description="Pending, Progressing, Paused, Ready, Degraded or Failed.")
     )
     url: Annotated[str, StringConstraints(max_length=2048)] | None = Field(
-        None, description="In-cluster inference URL (Open Inference Protocol v2)."
+        default=None, description="In-cluster inference URL (Open Inference Protocol v2)."
     )
-    model: ResolvedModel | None = Field(None, description="The resolved model.")
-    stable: TrackStatus | None = Field(None, description="The stable version.")
-    canary: CanaryStatus | None = Field(None, description="The new version while a rollout runs.")
-    rollout: RolloutStatus | None = Field(None, description="Rollout progress.")
+    model: ResolvedModel | None = Field(default=None, description="The resolved model.")
+    stable: TrackStatus | None = Field(default=None, description="The stable version.")
+    canary: CanaryStatus | None = Field(
+        default=None, description="The new version while a rollout runs."
+    )
+    rollout: RolloutStatus | None = Field(default=None, description="Rollout progress.")
     replicas: Annotated[Int32, Field(ge=0)] | None = Field(
-        None, description="Desired replicas; the scale subresource reads it."
+        default=None, description="Desired replicas; the scale subresource reads it."
     )
     ready_replicas: Annotated[Int32, Field(ge=0)] | None = Field(
-        None, description="Ready replicas of every version together."
+        default=None, description="Ready replicas of every version together."
     )
     ready: Annotated[str, StringConstraints(max_length=32)] | None = Field(
-        None, description="Ready replicas over desired, such as 2/3, as kubectl get shows it."
+        default=None,
+        description="Ready replicas over desired, such as 2/3, as kubectl get shows it.",
     )
     selector: Annotated[str, StringConstraints(max_length=4096)] | None = Field(
-        None, description="Label selector of the pods, for the scale subresource and HPAs."
+        default=None, description="Label selector of the pods, for the scale subresource and HPAs."
     )
 
 
@@ -686,9 +700,11 @@ class ModelDeployment(Resource):
         scale=(".spec.replicas", ".status.replicas", ".status.selector"),
     )
 
-    kind: Literal["ModelDeployment"] = Field("ModelDeployment", description="ModelDeployment.")
+    kind: Literal["ModelDeployment"] = Field(
+        default="ModelDeployment", description="ModelDeployment."
+    )
     spec: ModelDeploymentSpec = Field(description="The desired state.")
-    status: ModelDeploymentStatus | None = Field(None, description="The observed state.")
+    status: ModelDeploymentStatus | None = Field(default=None, description="The observed state.")
 
     @cel(
         "!has(self.metadata.name) || (size(self.metadata.name) <= 50 && "
