@@ -10,7 +10,6 @@ from sextant_operator.api.modeldeployment import Autoscaling
 from sextant_operator.render.context import RenderContext
 
 INFLIGHT_METRIC = "sextant_inference_inflight_requests"
-DEFAULT_CPU_UTILIZATION = 80
 
 
 def render_hpa(ctx: RenderContext, autoscaling: Autoscaling) -> dict[str, Any]:
@@ -19,10 +18,9 @@ def render_hpa(ctx: RenderContext, autoscaling: Autoscaling) -> dict[str, Any]:
     Scaling the ModelDeployment (not its Deployment) keeps one owner of spec.replicas
     while a canary or blue-green rollout runs two Deployments.
     """
+    # The CRD requires at least one of the two targets.
     metrics: list[dict[str, Any]] = []
     cpu = autoscaling.target_cpu_utilization
-    if cpu is None and autoscaling.target_inflight_requests is None:
-        cpu = DEFAULT_CPU_UTILIZATION
     if cpu is not None:
         metrics.append(
             {

@@ -76,8 +76,10 @@ def _pod_spec(ctx: RenderContext, track: str) -> dict[str, Any]:
 
 def _container(ctx: RenderContext, track: str, mounts: list[dict[str, Any]]) -> dict[str, Any]:
     spec = ctx.md.spec
-    probe = {"httpGet": {"path": rc.READY_PATH, "port": "http"}}
-    live = {"httpGet": {"path": rc.LIVE_PATH, "port": "http"}}
+
+    def get(path: str) -> dict[str, Any]:
+        return {"httpGet": {"path": path, "port": "http"}}
+
     return {
         "name": "runtime",
         "image": spec.runtime.image or ctx.settings.runtime_image,
@@ -85,9 +87,9 @@ def _container(ctx: RenderContext, track: str, mounts: list[dict[str, Any]]) -> 
         "env": [*rc.runtime_env(ctx, track), *_user_env(ctx)],
         "ports": [{"name": "http", "containerPort": rc.HTTP_PORT, "protocol": "TCP"}],
         # Model download and warm-up can take minutes: startup covers it, liveness follows.
-        "startupProbe": {**live, "periodSeconds": 5, "failureThreshold": 120},
-        "readinessProbe": {**probe, "periodSeconds": 5, "failureThreshold": 2},
-        "livenessProbe": {**live, "periodSeconds": 10, "failureThreshold": 6},
+        "startupProbe": {**get(rc.LIVE_PATH), "periodSeconds": 5, "failureThreshold": 120},
+        "readinessProbe": {**get(rc.READY_PATH), "periodSeconds": 5, "failureThreshold": 2},
+        "livenessProbe": {**get(rc.LIVE_PATH), "periodSeconds": 10, "failureThreshold": 6},
         "lifecycle": {"preStop": {"sleep": {"seconds": PRE_STOP_SLEEP_SECONDS}}},
         "resources": _resources(ctx),
         "securityContext": {
