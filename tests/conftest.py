@@ -10,6 +10,8 @@ import pytest
 pytest_plugins = [
     "tests.fixtures.services",
     "tests.fixtures.cluster",
+    "tests.fixtures.crds",
+    "tests.fixtures.operator",
 ]
 
 _TIERS = ("unit", "integration", "e2e")

@@ -61,7 +61,7 @@ class KubeAccess:
         # Imported here: the kubernetes package is an extra, and only clients need it.
         from kubernetes import config  # noqa: PLC0415
 
-        client: ApiClient = config.new_client_from_config(  # type: ignore[no-untyped-call]
+        client: ApiClient = config.new_client_from_config(
             config_file=str(kubeconfig or self.kubeconfig)
         )
         return client
