@@ -19,6 +19,7 @@ SUBCOMMANDS: dict[str, str] = {
     "cluster": "sextant.commands.cluster:cluster",
     "demo": "sextant.commands.demo:demo",
     "operator": "sextant.commands.operator:operator_command",
+    "serve": "sextant.commands.serve:serve",
 }
 
 

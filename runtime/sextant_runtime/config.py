@@ -1,0 +1,80 @@
+"""Everything `sextant serve` can be told, with the defaults API.md documents.
+
+Each field has a command-line option and a SEXTANT_* environment variable (the operator
+sets the variables); the names are listed in ENV so the CLI and docs agree.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from sextant_runtime.device import DEVICES
+from sextant_runtime.formats import FORMATS
+
+ENV = {
+    "source": "SEXTANT_MODEL_SOURCE",
+    "name": "SEXTANT_MODEL_NAME",
+    "host": "SEXTANT_HOST",
+    "port": "SEXTANT_PORT",
+    "max_batch_size": "SEXTANT_MAX_BATCH_SIZE",
+    "max_delay_ms": "SEXTANT_MAX_DELAY_MS",
+    "max_queue_size": "SEXTANT_MAX_QUEUE_SIZE",
+    "device": "SEXTANT_DEVICE",
+    "format": "SEXTANT_MODEL_FORMAT",
+    "version": "SEXTANT_MODEL_VERSION",
+    "track": "SEXTANT_TRACK",
+    "threads": "SEXTANT_THREADS",
+    "cache_dir": "SEXTANT_CACHE_DIR",
+    "max_request_bytes": "SEXTANT_MAX_REQUEST_BYTES",
+    "drain_seconds": "SEXTANT_DRAIN_SECONDS",
+    "log_format": "SEXTANT_LOG_FORMAT",
+}
+
+
+@dataclass(frozen=True)
+class ServeConfig:
+    source: str
+    name: str
+    host: str = "0.0.0.0"
+    port: int = 8080
+    max_batch_size: int = 32
+    max_delay_ms: float = 5.0
+    max_queue_size: int = 1024
+    device: str = "auto"
+    format: str | None = None
+    # The `version` metric label and model version; default: the registry version, else "1".
+    version: str | None = None
+    track: str = "stable"
+    # Intra-op threads for the backend; 0 lets onnxruntime / torch choose.
+    threads: int = 0
+    cache_dir: Path | None = None
+    max_request_bytes: int = 64 * 1024 * 1024
+    # After SIGTERM: seconds to keep serving (readiness already 503) so load balancers
+    # stop sending, before the listener closes and queued work drains.
+    drain_seconds: float = 5.0
+    log_format: str = "json"
+    tracking_uri: str | None = field(default=None)
+
+    def __post_init__(self) -> None:
+        problems = []
+        if not self.name or "/" in self.name:
+            problems.append("name must be non-empty and contain no '/'")
+        if self.max_batch_size < 1:
+            problems.append("max_batch_size must be >= 1")
+        if self.max_delay_ms < 0:
+            problems.append("max_delay_ms must be >= 0")
+        if self.max_queue_size < 1:
+            problems.append("max_queue_size must be >= 1")
+        if self.device not in DEVICES:
+            problems.append(f"device must be one of {', '.join(DEVICES)}")
+        if self.format is not None and self.format not in FORMATS:
+            problems.append(f"format must be one of {', '.join(FORMATS)}")
+        if not 0 < self.port < 65536:
+            problems.append("port must be 1..65535")
+        if self.drain_seconds < 0:
+            problems.append("drain_seconds must be >= 0")
+        if self.log_format not in ("json", "text"):
+            problems.append("log_format must be json or text")
+        if problems:
+            raise ValueError("; ".join(problems))

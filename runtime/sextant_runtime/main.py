@@ -1,0 +1,210 @@
+"""`sextant serve`: fetch, load and warm the model, serve it, and drain on SIGTERM.
+
+The HTTP listener starts first, so liveness answers while a large model downloads;
+readiness turns 200 only after warm-up. On SIGTERM readiness turns 503 at once, requests
+keep being served for `drain_seconds` (responses say `Connection: close`, so clients
+reconnect to other replicas), then the listener closes, queued and in-flight requests
+finish, and the process exits 0. SIGINT does the same without the wait.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import gc
+import logging
+import signal
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import uvloop
+from granian.constants import HTTPModes, Interfaces
+from granian.log import LogLevels
+from granian.server.embed import Server
+
+from sextant_runtime import logs
+from sextant_runtime.batcher import Batcher
+from sextant_runtime.config import ServeConfig
+from sextant_runtime.metrics import Metrics
+from sextant_runtime.model import Backend, warmup_inputs
+from sextant_runtime.protocol import Codec
+from sextant_runtime.server import InferenceServer, RsgiApp
+from sextant_runtime.sources import fetch
+
+log = logging.getLogger("sextant_runtime")
+
+# How long in-flight requests may take to finish after the listener closed.
+FINISH_TIMEOUT_S = 60.0
+
+
+@dataclass
+class Loaded:
+    backend: Backend
+    version: str
+
+
+def load(config: ServeConfig) -> Loaded:
+    """Fetch the artifact, load it onto its device, and run warm-up inference."""
+    from sextant_runtime.backends import load_backend  # noqa: PLC0415 - imports torch late
+
+    started = time.monotonic()
+    fetched = fetch(config.source, config.cache_dir, tracking_uri=config.tracking_uri)
+    version = config.version or fetched.version or "1"
+    backend = load_backend(
+        fetched.path, format=config.format, device=config.device, threads=config.threads
+    )
+    signature = backend.signature
+    log.info(
+        "model loaded",
+        extra={
+            "source": config.source,
+            "path": str(fetched.path),
+            "platform": backend.platform,
+            "device": backend.device,
+            "version": version,
+            "inputs": [s.to_json() for s in signature.inputs],
+            "outputs": [s.to_json() for s in signature.outputs],
+            "batchable": signature.batchable,
+            "seconds": round(time.monotonic() - started, 3),
+        },
+    )
+    warm_up(backend, config.max_batch_size)
+    return Loaded(backend, version)
+
+
+def warm_up(backend: Backend, max_batch_size: int) -> None:
+    """Run the model on zeros at batch 1 and at the largest batch before saying ready."""
+    signature = backend.signature
+    if not signature.inputs:
+        log.warning("model declares no inputs: no warm-up inference")
+        return
+    started = time.monotonic()
+    sizes = [1, max_batch_size] if signature.batchable and max_batch_size > 1 else [1]
+    for rows in sizes:
+        backend.predict(warmup_inputs(signature, rows))
+    log.info(
+        "warm-up done",
+        extra={"batch_sizes": sizes, "seconds": round(time.monotonic() - started, 3)},
+    )
+
+
+def run(config: ServeConfig) -> int:
+    """Serve until SIGTERM or SIGINT; the process exit code."""
+    logs.configure(config.log_format, {"model": config.name, "track": config.track})
+    return uvloop.run(Runtime(config).serve())
+
+
+class Runtime:
+    """One `sextant serve` process: HTTP listener, model, batcher, signals."""
+
+    def __init__(self, config: ServeConfig) -> None:
+        self.config = config
+        self.server = InferenceServer(config)
+        self.stop = asyncio.Event()
+        self.graceful = True
+        self.hurry = asyncio.Event()  # a second signal during the drain wait
+        self.batcher: Batcher | None = None
+        self.loaded: Loaded | None = None
+
+    def _on_signal(self, sig: signal.Signals) -> None:
+        log.info("signal received", extra={"signal": sig.name, "state": self.server.state})
+        if self.stop.is_set() or sig == signal.SIGINT:
+            self.graceful = False  # a second signal, or Ctrl-C: skip the wait
+            self.hurry.set()
+        self.stop.set()
+
+    def _http(self) -> Server:
+        return Server(
+            RsgiApp(self.server),
+            address=self.config.host,
+            port=self.config.port,
+            interface=Interfaces.RSGI,
+            http=HTTPModes.auto,
+            websockets=False,
+            backlog=2048,
+            log_level=LogLevels.warning,
+            log_dictconfig={"loggers": {"_granian": {"handlers": [], "propagate": True}}},
+        )
+
+    async def serve(self) -> int:
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, self._on_signal, sig)
+        http = self._http()
+        http_task = loop.create_task(http.serve())
+        log.info(
+            "listening",
+            extra={
+                "host": self.config.host,
+                "port": self.config.port,
+                "source": self.config.source,
+            },
+        )
+        load_task = loop.run_in_executor(None, load, self.config)
+        stop_task = loop.create_task(self.stop.wait())
+        waiting: list[asyncio.Future[Any]] = [load_task, stop_task, http_task]
+        await asyncio.wait(waiting, return_when=asyncio.FIRST_COMPLETED)
+        if http_task.done():
+            log.error("HTTP server exited", extra={"error": repr(http_task.exception())})
+            return 1
+        exit_code = 0
+        if load_task.done():
+            try:
+                self._go_ready(loop, load_task.result())
+            except Exception as err:
+                log.exception("model failed to load")
+                self.server.fail(f"model failed to load: {err}")
+                exit_code = 1
+                self.stop.set()
+        await stop_task
+        await self._shutdown(http, http_task)
+        log.info("stopped", extra={"exit_code": exit_code})
+        return exit_code
+
+    def _go_ready(self, loop: asyncio.AbstractEventLoop, loaded: Loaded) -> None:
+        config = self.config
+        metrics = Metrics(config.name, loaded.version, config.track)
+        batcher = Batcher(
+            loaded.backend,
+            loop,
+            max_batch_size=config.max_batch_size,
+            max_delay_ms=config.max_delay_ms,
+            max_queue_size=config.max_queue_size,
+            observer=metrics,
+        )
+        batcher.start()
+        self.loaded, self.batcher = loaded, batcher
+        codec = Codec(config.name, loaded.version, loaded.backend.signature)
+        self.server.attach(codec, batcher, metrics, loaded.backend.platform)
+        # What is loaded now lives as long as the process: keep the collector off it.
+        gc.collect()
+        gc.freeze()
+        log.info(
+            "ready",
+            extra={
+                "version": loaded.version,
+                "max_batch_size": batcher.max_batch_size,
+                "max_delay_ms": config.max_delay_ms,
+                "max_queue_size": config.max_queue_size,
+            },
+        )
+
+    async def _shutdown(self, http: Server, http_task: asyncio.Task[None]) -> None:
+        server = self.server
+        server.drain()
+        seconds = self.config.drain_seconds
+        if self.graceful and self.batcher is not None and seconds > 0:
+            log.info("draining: readiness is 503, still serving", extra={"seconds": seconds})
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.hurry.wait(), seconds)
+        http.stop()  # type: ignore[no-untyped-call]
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(server.wait_idle(), FINISH_TIMEOUT_S)
+        await http_task
+        if self.batcher is not None:
+            self.batcher.stop()
+        if server.inflight:
+            log.warning("exiting with requests in flight", extra={"inflight": server.inflight})
+        if self.loaded is not None:
+            self.loaded.backend.close()

@@ -1,0 +1,371 @@
+"""The HTTP side: OIP v2 routes over one model, as an RSGI app (granian) and an ASGI app.
+
+`InferenceServer.handle` is the whole request path, independent of the server interface:
+method, path, a header lookup and a body reader in; status, headers and body out. The
+RSGI adapter is what `sextant serve` runs under granian; the ASGI adapter runs the same
+code under any ASGI server or in-process in tests.
+
+Routes (API.md): GET /v2/health/live, /v2/health/ready, /v2, /v2/models/NAME[/versions/V],
+/v2/models/NAME[/versions/V]/ready, /metrics; POST /v2/models/NAME[/versions/V]/infer.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import zlib
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import orjson
+
+from sextant import __version__
+from sextant_runtime.batcher import Batcher
+from sextant_runtime.config import ServeConfig
+from sextant_runtime.errors import BadRequest, InferenceError, ModelNotFound, Unavailable
+from sextant_runtime.metrics import Metrics
+from sextant_runtime.protocol import Codec, error_body
+
+Headers = list[tuple[str, str]]
+Response = tuple[int, Headers, bytes]
+HeaderGet = Callable[[str], str | None]
+BodyReader = Callable[[int], Awaitable[bytes]]
+
+JSON = [("content-type", "application/json")]
+BINARY = "application/octet-stream"
+PROMETHEUS = [("content-type", "text/plain; version=0.0.4; charset=utf-8")]
+TIMEOUT_HEADER = "sextant-timeout-ms"
+
+LOADING, READY, DRAINING, FAILED = "loading", "ready", "draining", "failed"
+
+
+def _json(status: int, obj: Any) -> Response:
+    return status, JSON, orjson.dumps(obj)
+
+
+def _error(err: InferenceError) -> Response:
+    return err.status, JSON, error_body(str(err))
+
+
+class InferenceServer:
+    """One model's OIP endpoints. Starts LOADING; `attach` makes it READY."""
+
+    def __init__(self, config: ServeConfig) -> None:
+        self.config = config
+        self.name = config.name
+        self.state = LOADING
+        self.reason = "model is loading"
+        self.version = config.version or "1"
+        self.codec: Codec | None = None
+        self.batcher: Batcher | None = None
+        self.metrics: Metrics | None = None
+        self.platform = ""
+        self.inflight = 0
+        self._idle: asyncio.Event | None = None  # set when inflight drops to 0, once asked
+        self._max_body = config.max_request_bytes
+        self._infer_paths: frozenset[str] = frozenset()
+        self._get_routes: dict[str, Callable[[], Response]] = {}
+        self._route()
+
+    # -- lifecycle ----------------------------------------------------------------------
+
+    def attach(self, codec: Codec, batcher: Batcher, metrics: Metrics, platform: str) -> None:
+        self.codec, self.batcher, self.metrics, self.platform = codec, batcher, metrics, platform
+        self.version = codec.model_version
+        self._route()
+        self.state = READY
+        self.reason = ""
+
+    def fail(self, reason: str) -> None:
+        self.state, self.reason = FAILED, reason
+
+    def drain(self) -> None:
+        """Readiness turns 503 at once; inference goes on for what still arrives."""
+        if self.state == READY:
+            self.state, self.reason = DRAINING, "server is shutting down"
+
+    async def wait_idle(self) -> None:
+        """Return once no inference request is being handled."""
+        if not self.inflight:
+            return
+        self._idle = asyncio.Event()
+        await self._idle.wait()
+
+    @property
+    def draining(self) -> bool:
+        return self.state == DRAINING
+
+    def _route(self) -> None:
+        base = f"/v2/models/{self.name}"
+        versioned = f"{base}/versions/{self.version}"
+        self._infer_paths = frozenset((f"{base}/infer", f"{versioned}/infer"))
+        self._get_routes = {
+            "/v2/health/live": self._live,
+            "/v2/health/ready": self._ready,
+            "/v2": self._server_metadata,
+            base: self._model_metadata,
+            versioned: self._model_metadata,
+            f"{base}/ready": self._model_ready,
+            f"{versioned}/ready": self._model_ready,
+            "/metrics": self._metrics,
+        }
+
+    # -- dispatch -----------------------------------------------------------------------
+
+    async def handle(
+        self, method: str, path: str, header: HeaderGet, read_body: BodyReader
+    ) -> Response:
+        if path in self._infer_paths:
+            if method != "POST":
+                return _json(405, {"error": f"{path} takes POST"})
+            return await self._infer(header, read_body)
+        route = self._get_routes.get(path)
+        if route is not None:
+            if method not in ("GET", "HEAD"):
+                return _json(405, {"error": f"{path} takes GET"})
+            return route()
+        return _error(self._not_found(path))
+
+    def _not_found(self, path: str) -> InferenceError:
+        parts = path.strip("/").split("/")
+        if len(parts) >= 3 and parts[:2] == ["v2", "models"]:
+            if parts[2] != self.name:
+                return ModelNotFound(
+                    f"model {parts[2]!r} is not served here; this server serves {self.name!r}"
+                )
+            if len(parts) >= 5 and parts[3] == "versions" and parts[4] != self.version:
+                return ModelNotFound(
+                    f"model {self.name!r} has no version {parts[4]!r}; "
+                    f"serving version {self.version!r}"
+                )
+        return ModelNotFound(f"no route {path}")
+
+    # -- inference ----------------------------------------------------------------------
+
+    async def _infer(self, header: HeaderGet, read_body: BodyReader) -> Response:
+        started = time.perf_counter()
+        self.inflight += 1
+        metrics = self.metrics
+        if metrics is not None:
+            metrics.inflight += 1
+        try:
+            response = await self._infer_once(header, read_body)
+        finally:
+            self.inflight -= 1
+            if metrics is not None:
+                metrics.inflight -= 1
+            if self._idle is not None and not self.inflight:
+                self._idle.set()
+        if metrics is not None:
+            metrics.request_done(response[0], time.perf_counter() - started)
+        return response
+
+    async def _infer_once(self, header: HeaderGet, read_body: BodyReader) -> Response:
+        codec, batcher = self.codec, self.batcher
+        try:
+            if codec is None or batcher is None or self.state not in (READY, DRAINING):
+                raise Unavailable(f"model {self.name!r} is not ready: {self.reason}")
+            body = await read_body(self._max_body)
+            encoding = header("content-encoding")
+            if encoding:
+                body = _decompress(body, encoding, self._max_body)
+            header_length = header("inference-header-content-length")
+            request = codec.decode(
+                body, None if header_length is None else _int_header(header_length)
+            )
+            outputs = await batcher.submit(request, _timeout(request.parameters, header))
+            body, json_length = codec.encode(request, outputs)
+        except InferenceError as err:
+            return _error(err)
+        if json_length is None:
+            return 200, JSON, body
+        return (
+            200,
+            [("content-type", BINARY), ("inference-header-content-length", str(json_length))],
+            body,
+        )
+
+    # -- health and metadata --------------------------------------------------------------
+
+    def _live(self) -> Response:
+        return _json(200, {"live": True})
+
+    def _ready(self) -> Response:
+        if self.state == READY:
+            return _json(200, {"ready": True})
+        return _json(503, {"ready": False, "error": self.reason})
+
+    def _model_ready(self) -> Response:
+        if self.state == READY:
+            return _json(200, {"name": self.name, "ready": True})
+        return _json(503, {"name": self.name, "ready": False, "error": self.reason})
+
+    def _server_metadata(self) -> Response:
+        return _json(
+            200, {"name": "sextant", "version": __version__, "extensions": ["binary_tensor_data"]}
+        )
+
+    def _model_metadata(self) -> Response:
+        codec = self.codec
+        if codec is None:
+            return _error(Unavailable(f"model {self.name!r} is not ready: {self.reason}"))
+        signature = codec.signature
+        return _json(
+            200,
+            {
+                "name": self.name,
+                "versions": [self.version],
+                "platform": self.platform,
+                "inputs": [s.to_json() for s in signature.inputs],
+                "outputs": [s.to_json() for s in signature.outputs],
+            },
+        )
+
+    def _metrics(self) -> Response:
+        return 200, PROMETHEUS, self.metrics.render() if self.metrics is not None else b""
+
+
+def _int_header(value: str) -> int:
+    try:
+        return int(value)
+    except ValueError:
+        raise BadRequest(f"Inference-Header-Content-Length {value!r} is not an integer") from None
+
+
+def _timeout(parameters: dict[str, Any] | None, header: HeaderGet) -> float | None:
+    """The request's queue deadline in seconds: `timeout` parameter (microseconds, as
+    tritonclient sends it) or the Sextant-Timeout-Ms header."""
+    if parameters is not None:
+        value = parameters.get("timeout")
+        if value is not None:
+            if type(value) is not int or value <= 0:
+                raise BadRequest("parameters.timeout must be a positive integer (microseconds)")
+            return value / 1e6
+    text = header(TIMEOUT_HEADER)
+    if text is None:
+        return None
+    try:
+        ms = float(text)
+    except ValueError:
+        raise BadRequest(f"{TIMEOUT_HEADER} {text!r} is not a number of milliseconds") from None
+    if not ms > 0:
+        raise BadRequest(f"{TIMEOUT_HEADER} must be positive")
+    return ms / 1000
+
+
+def _decompress(body: bytes, encoding: str, limit: int) -> bytes:
+    encoding = encoding.strip().lower()
+    if encoding == "identity":
+        return body
+    if encoding == "gzip":
+        wbits = 16 + zlib.MAX_WBITS
+    elif encoding == "deflate":
+        wbits = zlib.MAX_WBITS
+    else:
+        raise BadRequest(f"Content-Encoding {encoding!r} is not supported (gzip, deflate)")
+    decompressor = zlib.decompressobj(wbits)
+    try:
+        out = decompressor.decompress(body, limit + 1)
+    except zlib.error as err:
+        raise BadRequest(f"body is not valid {encoding}: {err}") from None
+    if len(out) > limit:
+        raise BadRequest(f"decompressed body is over the {limit}-byte limit")
+    return out
+
+
+def too_large(limit: int) -> BadRequest:
+    return BadRequest(f"request body is over the {limit}-byte limit (--max-request-bytes)")
+
+
+# -- interfaces -------------------------------------------------------------------------
+
+
+class RsgiApp:
+    """The app granian runs (RSGI: one awaitable body, one response call)."""
+
+    def __init__(self, server: InferenceServer) -> None:
+        self.server = server
+
+    async def __rsgi__(self, scope: Any, proto: Any) -> None:
+        if scope.proto != "http":
+            return
+        headers = scope.headers
+        get = headers.get
+
+        async def read_body(limit: int) -> bytes:
+            length = get("content-length")
+            if length is not None:
+                if length.isdigit() and int(length) > limit:
+                    raise too_large(limit)
+                body: bytes = await proto()
+                return body
+            chunks: list[bytes] = []
+            size = 0
+            async for chunk in proto:
+                size += len(chunk)
+                if size > limit:
+                    raise too_large(limit)
+                chunks.append(chunk)
+            return b"".join(chunks)
+
+        status, out_headers, body = await self.server.handle(
+            scope.method, scope.path, get, read_body
+        )
+        if self.server.draining:
+            out_headers = [*out_headers, ("connection", "close")]
+        proto.response_bytes(status, out_headers, body)
+
+
+class AsgiApp:
+    """The same routes as an ASGI 3 app (lifespan events are accepted and ignored)."""
+
+    def __init__(self, server: InferenceServer) -> None:
+        self.server = server
+
+    async def __call__(
+        self,
+        scope: dict[str, Any],
+        receive: Callable[[], Awaitable[dict[str, Any]]],
+        send: Callable[[dict[str, Any]], Awaitable[None]],
+    ) -> None:
+        if scope["type"] == "lifespan":
+            while True:
+                message = await receive()
+                kind = message["type"].rsplit(".", 1)[-1]
+                await send({"type": f"lifespan.{kind}.complete"})
+                if kind == "shutdown":
+                    return
+        if scope["type"] != "http":
+            return
+        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
+
+        async def read_body(limit: int) -> bytes:
+            length = headers.get("content-length")
+            if length is not None and length.isdigit() and int(length) > limit:
+                raise too_large(limit)
+            chunks: list[bytes] = []
+            size = 0
+            while True:
+                message = await receive()
+                chunk = message.get("body", b"")
+                size += len(chunk)
+                if size > limit:
+                    raise too_large(limit)
+                chunks.append(chunk)
+                if not message.get("more_body"):
+                    return b"".join(chunks)
+
+        status, out_headers, body = await self.server.handle(
+            scope["method"], scope["path"], headers.get, read_body
+        )
+        if self.server.draining:
+            out_headers = [*out_headers, ("connection", "close")]
+        await send(
+            {
+                "type": "http.response.start",
+                "status": status,
+                "headers": [(k.encode(), v.encode()) for k, v in out_headers]
+                + [(b"content-length", str(len(body)).encode())],
+            }
+        )
+        await send({"type": "http.response.body", "body": body})

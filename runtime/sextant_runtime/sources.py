@@ -1,0 +1,216 @@
+"""Model sources: where `sextant serve MODEL_SOURCE` gets the artifact from.
+
+- a local path or `file:///path`: used in place;
+- `http://` / `https://`: downloaded with httpx into the cache directory, the size checked
+  against Content-Length (and the digest against a `#sha256=HEX` fragment when given),
+  retried with backoff on network errors, 5xx and short bodies;
+- `models:/NAME@ALIAS` or `models:/NAME/VERSION`: resolved on the MLflow tracking server
+  (MLFLOW_TRACKING_URI) and downloaded with the mlflow library into the cache directory,
+  one directory per resolved version.
+
+Downloads land in a temporary name and are renamed into place when complete, so a
+cached entry is always whole.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import re
+import shutil
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
+import httpx
+
+log = logging.getLogger(__name__)
+
+_SAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+class SourceError(RuntimeError):
+    """The model could not be fetched; the message says from where and why."""
+
+
+@dataclass(frozen=True)
+class FetchedModel:
+    path: Path
+    version: str | None  # the registry version, when the source had one
+    source: str
+
+
+def default_cache_dir() -> Path:
+    return Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "sextant" / "models"
+
+
+def fetch(
+    source: str,
+    cache_dir: Path | None = None,
+    *,
+    tracking_uri: str | None = None,
+    attempts: int = 3,
+    backoff: float = 0.5,
+    timeout: float = 60.0,
+) -> FetchedModel:
+    """Make the model at `source` available as a local path."""
+    cache = cache_dir or default_cache_dir()
+    scheme = urlsplit(source).scheme
+    if scheme == "models":
+        return _fetch_registry(source, cache, tracking_uri, attempts, backoff)
+    if scheme in ("http", "https"):
+        path = download(source, cache / "http", attempts=attempts, backoff=backoff, timeout=timeout)
+        return FetchedModel(path, None, source)
+    if scheme == "file":
+        path = Path(unquote(urlsplit(source).path))
+    elif not scheme:
+        path = Path(source)
+    else:
+        raise SourceError(
+            f"model source {source!r}: the runtime reads local paths, file://, http(s):// and "
+            f"models:/ URIs, not {scheme}://"
+        )
+    if not path.exists():
+        raise SourceError(f"model source {source!r}: {path} does not exist")
+    return FetchedModel(path.resolve(), None, source)
+
+
+class _Retryable(Exception):
+    pass
+
+
+def download(
+    url: str, dest_dir: Path, *, attempts: int = 3, backoff: float = 0.5, timeout: float = 60.0
+) -> Path:
+    """Download `url` into `dest_dir/<hash>/<basename>` unless it is already there."""
+    parts = urlsplit(url)
+    digest = _fragment_digest(parts.fragment, url)
+    plain_url = parts._replace(fragment="").geturl()
+    basename = _SAFE_NAME.sub("_", unquote(parts.path.rsplit("/", 1)[-1])) or "model"
+    folder = dest_dir / hashlib.sha256(plain_url.encode()).hexdigest()[:16]
+    target = folder / basename
+    if target.is_file():
+        log.info("using cached download", extra={"url": plain_url, "path": str(target)})
+        return target
+    folder.mkdir(parents=True, exist_ok=True)
+    last: Exception | None = None
+    for attempt in range(1, attempts + 1):
+        try:
+            _download_once(plain_url, target, digest, timeout)
+            log.info("downloaded model", extra={"url": plain_url, "path": str(target)})
+            return target
+        except (httpx.TransportError, _Retryable) as err:
+            last = err
+            log.warning(
+                "download failed, retrying" if attempt < attempts else "download failed",
+                extra={"url": plain_url, "attempt": attempt, "error": str(err)},
+            )
+            if attempt < attempts:
+                time.sleep(backoff * 2 ** (attempt - 1))
+    raise SourceError(f"downloading {plain_url} failed after {attempts} attempts: {last}")
+
+
+def _fragment_digest(fragment: str, url: str) -> str | None:
+    if not fragment:
+        return None
+    match = re.fullmatch(r"sha256=([0-9a-fA-F]{64})", fragment)
+    if match is None:
+        raise SourceError(f"{url}: the only URL fragment understood is #sha256=<64 hex digits>")
+    return match[1].lower()
+
+
+def _download_once(url: str, target: Path, digest: str | None, timeout: float) -> None:
+    with httpx.stream("GET", url, follow_redirects=True, timeout=timeout) as response:
+        status = response.status_code
+        if status in (408, 429) or status >= 500:
+            raise _Retryable(f"HTTP {status}")
+        if status >= 400:
+            raise SourceError(f"downloading {url}: HTTP {status} {response.reason_phrase}")
+        length = response.headers.get("content-length")
+        expected = int(length) if length and length.isdigit() else None
+        hasher = hashlib.sha256()
+        fd, tmp_name = tempfile.mkstemp(dir=target.parent, prefix=".partial-")
+        tmp = Path(tmp_name)
+        try:
+            with os.fdopen(fd, "wb") as out:
+                for chunk in response.iter_bytes(1 << 20):
+                    out.write(chunk)
+                    hasher.update(chunk)
+            received = response.num_bytes_downloaded
+            if expected is not None and received != expected:
+                raise _Retryable(f"received {received} bytes but Content-Length is {expected}")
+            if digest is not None and hasher.hexdigest() != digest:
+                raise _Retryable(f"sha256 is {hasher.hexdigest()}, expected {digest}")
+            os.replace(tmp, target)
+        finally:
+            tmp.unlink(missing_ok=True)
+
+
+def _fetch_registry(
+    uri: str, cache: Path, tracking_uri: str | None, attempts: int, backoff: float
+) -> FetchedModel:
+    from sextant.registry import (  # noqa: PLC0415 - only for models:/ sources
+        ModelRef,
+        RegistryClient,
+        RegistryError,
+    )
+
+    tracking = tracking_uri or os.environ.get("MLFLOW_TRACKING_URI")
+    if not tracking:
+        raise SourceError(f"{uri} needs the MLflow tracking server: set MLFLOW_TRACKING_URI")
+    try:
+        ref = ModelRef.parse(uri)
+    except ValueError as err:
+        raise SourceError(str(err)) from None
+    client = RegistryClient(tracking)
+    try:
+        resolved = client.resolve(ref)
+    except RegistryError as err:
+        raise SourceError(f"{uri}: {err}") from None
+    finally:
+        client.close()
+    target = cache / "mlflow" / _SAFE_NAME.sub("_", ref.name) / resolved.version
+    if target.is_dir():
+        log.info("using cached registry model", extra={"uri": uri, "path": str(target)})
+        return FetchedModel(target, resolved.version, uri)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    last: Exception | None = None
+    for attempt in range(1, attempts + 1):
+        staging = Path(tempfile.mkdtemp(dir=target.parent, prefix=".partial-"))
+        try:
+            _download_registry(resolved.pinned_uri, staging, tracking)
+            os.replace(staging, target)
+            log.info(
+                "downloaded registry model",
+                extra={"uri": uri, "version": resolved.version, "path": str(target)},
+            )
+            return FetchedModel(target, resolved.version, uri)
+        except Exception as err:  # mlflow raises its own exception types, and OSError
+            last = err
+            log.warning(
+                "registry download failed",
+                extra={"uri": uri, "attempt": attempt, "error": str(err)},
+            )
+            if attempt < attempts:
+                time.sleep(backoff * 2 ** (attempt - 1))
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
+    raise SourceError(f"downloading {resolved.pinned_uri} failed after {attempts} attempts: {last}")
+
+
+def _download_registry(pinned_uri: str, staging: Path, tracking_uri: str) -> None:
+    import mlflow.artifacts  # noqa: PLC0415 - mlflow is slow to import
+
+    local = Path(
+        mlflow.artifacts.download_artifacts(
+            artifact_uri=pinned_uri, dst_path=str(staging), tracking_uri=tracking_uri
+        )
+    )
+    # Whatever folder mlflow chose inside the staging dir, the model ends at its top.
+    if local.resolve() != staging.resolve():
+        for item in list(local.iterdir()):
+            shutil.move(str(item), staging / item.name)
+        local.rmdir()
