@@ -85,6 +85,8 @@ class Credentials:
 
     ca: KeyPair
     apiserver: KeyPair
+    front_proxy_ca: KeyPair
+    front_proxy_client: KeyPair
     service_account: KeyPair
     admin_client: KeyPair
     kubeconfigs: dict[str, Path]
@@ -115,6 +117,9 @@ def create_credentials(layout: Layout, server: str) -> Credentials:
         ip_addresses=["127.0.0.1", KUBERNETES_SERVICE_IP],
         server=True,
     )
+    # The aggregation layer's own CA, as kubeadm sets it up: without it every
+    # component logs a missing requestheader CA bundle over and over.
+    front_proxy = CertificateAuthority(layout.pki, "front-proxy-ca", "sextant-front-proxy-ca")
     kubeconfigs: dict[str, Path] = {}
     clients: dict[str, KeyPair] = {}
     for name, (user, groups) in _CLIENTS.items():
@@ -126,6 +131,10 @@ def create_credentials(layout: Layout, server: str) -> Credentials:
     return Credentials(
         ca=ca.pair,
         apiserver=apiserver,
+        front_proxy_ca=front_proxy.pair,
+        front_proxy_client=front_proxy.issue(
+            "front-proxy-client", "front-proxy-client", client=True
+        ),
         service_account=write_signing_key(layout.pki, "service-account"),
         admin_client=clients["admin"],
         kubeconfigs=kubeconfigs,
@@ -199,11 +208,21 @@ def control_plane(
                 f"--etcd-servers={etcd_url}",
                 "--bind-address=127.0.0.1",
                 "--advertise-address=127.0.0.1",
+                # The `kubernetes` Service's endpoints may not be loopback addresses; no
+                # real pod could reach them anyway, so leave that Service without any.
+                "--endpoint-reconciler-type=none",
                 f"--secure-port={ports.apiserver}",
                 f"--cert-dir={layout.serving_dir('kube-apiserver')}",
                 f"--tls-cert-file={creds.apiserver.cert}",
                 f"--tls-private-key-file={creds.apiserver.key}",
                 f"--client-ca-file={creds.ca.cert}",
+                f"--requestheader-client-ca-file={creds.front_proxy_ca.cert}",
+                "--requestheader-allowed-names=front-proxy-client",
+                "--requestheader-username-headers=X-Remote-User",
+                "--requestheader-group-headers=X-Remote-Group",
+                "--requestheader-extra-headers-prefix=X-Remote-Extra-",
+                f"--proxy-client-cert-file={creds.front_proxy_client.cert}",
+                f"--proxy-client-key-file={creds.front_proxy_client.key}",
                 "--authorization-mode=Node,RBAC",
                 "--enable-admission-plugins=NodeRestriction",
                 f"--service-account-issuer={SERVICE_ACCOUNT_ISSUER}",

@@ -7,6 +7,7 @@ node pools usually carry so that only pods that tolerate it land there.
 
 from __future__ import annotations
 
+import ipaddress
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,6 +21,7 @@ MIG_PROFILE = "1g.10gb"
 MIG_RESOURCE = f"nvidia.com/mig-{MIG_PROFILE}"
 MIG_SLICES = 7  # an H100 splits into seven 1g.10gb instances
 POOL_LABEL = "sextant.dev/node-pool"
+NODE_NETWORK = ipaddress.ip_network("172.30.0.0/16")
 
 
 @dataclass(frozen=True)
@@ -40,6 +42,12 @@ def node_manifests(pools: NodePools) -> list[dict[str, Any]]:
     nodes = [_cpu_node(f"sextant-cpu-{i}") for i in range(pools.cpu)]
     nodes += [_gpu_node(f"sextant-gpu-{i}", pools.gpus_per_node) for i in range(pools.gpu)]
     nodes += [_mig_node(f"sextant-mig-{i}") for i in range(pools.mig)]
+    for index, node in enumerate(nodes):
+        # A distinct InternalIP each, as real nodes have; kwok keeps addresses it finds.
+        node["status"]["addresses"] = [
+            {"type": "InternalIP", "address": str(NODE_NETWORK[index + 10])},
+            {"type": "Hostname", "address": node["metadata"]["name"]},
+        ]
     return nodes
 
 

@@ -41,13 +41,15 @@ class KeyPair:
 class CertificateAuthority:
     """A self-signed CA that issues serving and client certificates into one folder."""
 
-    def __init__(self, folder: Path, common_name: str = "sextant-local-ca") -> None:
+    def __init__(
+        self, folder: Path, name: str = "ca", common_name: str = "sextant-local-ca"
+    ) -> None:
         folder.mkdir(parents=True, exist_ok=True)
         self.folder = folder
         self._key = ec.generate_private_key(ec.SECP256R1())
-        name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
+        subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
         self._cert = (
-            _builder(name, name, self._key.public_key())
+            _builder(subject, subject, self._key.public_key())
             .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
             .add_extension(_CA_KEY_USAGE, critical=True)
             .add_extension(
@@ -55,7 +57,7 @@ class CertificateAuthority:
             )
             .sign(self._key, hashes.SHA256())
         )
-        self.pair = _write(folder, "ca", self._cert, self._key)
+        self.pair = _write(folder, name, self._cert, self._key)
 
     def issue(
         self,
