@@ -85,6 +85,15 @@ def _inline(node: Schema, defs: dict[str, Schema], path: str) -> Schema:
     return node
 
 
+def _filled_default(properties: dict[str, Schema]) -> Schema:
+    """The object the API server makes of a `{}` default once it defaulted the fields inside.
+
+    Spelled out because the API server checks a default against the CEL rules of its
+    object as written, before defaulting inside it: `{}` would fail `self.a >= self.b`.
+    """
+    return {key: child["default"] for key, child in properties.items() if "default" in child}
+
+
 def _structural(node: Schema, defs: dict[str, Schema], path: str) -> Schema:
     node = _inline(copy.deepcopy(node), defs, path)
     if "default" in node and node["default"] is None:
@@ -106,6 +115,8 @@ def _structural(node: Schema, defs: dict[str, Schema], path: str) -> Schema:
             key: _structural(value, defs, f"{path}.{key}")
             for key, value in node["properties"].items()
         }
+        if node.get("default") == {}:
+            node["default"] = _filled_default(node["properties"])
         if not node["properties"]:
             del node["properties"]  # an empty object, such as `analysis: {}`
     if "items" in node:

@@ -147,7 +147,6 @@ class DriftMonitorSpec(ApiModel):
         "self.features.all(f, self.features.exists_one(o, o.name == f.name))",
         "spec.features: feature names must be unique",
         field_path=".features",
-        reason="FieldValueDuplicate",
     )
     def _unique_features(self) -> bool:
         return len({f.name for f in self.features}) == len(self.features)

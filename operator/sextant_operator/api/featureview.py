@@ -130,7 +130,6 @@ class FeatureViewSpec(ApiModel):
         "self.entities.all(e, self.entities.exists_one(o, o.name == e.name))",
         "spec.entities: entity names must be unique",
         field_path=".entities",
-        reason="FieldValueDuplicate",
     )
     def _unique_entities(self) -> bool:
         return len({e.name for e in self.entities}) == len(self.entities)
@@ -139,7 +138,6 @@ class FeatureViewSpec(ApiModel):
         "self.features.all(f, self.features.exists_one(o, o.name == f.name))",
         "spec.features: feature names must be unique",
         field_path=".features",
-        reason="FieldValueDuplicate",
     )
     def _unique_features(self) -> bool:
         return len({f.name for f in self.features}) == len(self.features)
@@ -148,7 +146,6 @@ class FeatureViewSpec(ApiModel):
         "!self.features.exists(f, self.entities.exists(e, e.name == f.name))",
         "spec.features: a feature cannot have the name of an entity in spec.entities",
         field_path=".features",
-        reason="FieldValueDuplicate",
     )
     def _features_are_not_entities(self) -> bool:
         return not {f.name for f in self.features} & {e.name for e in self.entities}

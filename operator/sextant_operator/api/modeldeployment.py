@@ -439,7 +439,6 @@ class Analysis(ApiModel):
         "!has(self.metrics) || self.metrics.all(m, self.metrics.exists_one(n, n.name == m.name))",
         "spec.rollout.analysis.metrics: names must be unique",
         field_path=".metrics",
-        reason="FieldValueDuplicate",
     )
     def _unique_metric_names(self) -> bool:
         return len({m.name for m in self.metrics}) == len(self.metrics)

@@ -387,7 +387,7 @@ CASES: tuple[Invalid, ...] = (
         MD,
         {},
         "metadata.name",
-        "must be a DNS-1035 label of at most 50 characters",
+        "metadata.name of a ModelDeployment must be a DNS-1035 label of at most 50 characters",
         name="1-fraud",
     ),
     Invalid(

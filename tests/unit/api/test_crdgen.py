@@ -252,8 +252,12 @@ def test_core_types_keep_kubernetes_semantics() -> None:
 
 def test_defaults_and_bounds_reach_the_schema() -> None:
     md = _schema(ModelDeployment)
-    assert _at(md, "spec.runtime")["default"] == {}
-    assert _at(md, "spec.runtime.batching")["default"] == {}
+    # Defaults of sub-objects are spelled out, as the API server would fill in `{}`.
+    batching = {"maxBatchSize": 32, "maxDelayMs": 5, "maxQueueSize": 1024}
+    assert _at(md, "spec.runtime")["default"] == {"batching": batching, "device": "auto"}
+    assert _at(md, "spec.runtime.batching")["default"] == batching
+    assert _at(md, "spec.rollout")["default"] == {"strategy": "RollingUpdate"}
+    assert _at(md, "spec.scheduling")["default"] == {}
     assert _at(md, "spec.runtime.batching.maxBatchSize")["default"] == 32
     assert _at(md, "spec.rollout.strategy")["enum"] == ["RollingUpdate", "Canary", "BlueGreen"]
     assert _at(md, "spec.rollout.strategy")["default"] == "RollingUpdate"
