@@ -1,36 +1,16 @@
-"""The generated CRDs installed on the session's local cluster."""
+"""A namespace and a create helper for the API tests; `sextant_crds` (tests/fixtures/crds.py)
+installs the generated CRDs once per session."""
 
 from __future__ import annotations
 
 import json
 import uuid
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from sextant.devenv.cluster import KubeAccess
-
-CRDS = Path(__file__).resolve().parents[3] / "crds"
-CRD_NAMES = (
-    "modeldeployments.sextant.dev",
-    "featureviews.sextant.dev",
-    "driftmonitors.sextant.dev",
-)
-
-
-@pytest.fixture(scope="session")
-def sextant_crds(kube: KubeAccess) -> KubeAccess:
-    """The cluster with crds/ applied (server-side, as a GitOps tool would) and Established."""
-    kube.kubectl("apply", "--server-side", "--force-conflicts", "-f", str(CRDS))
-    kube.kubectl(
-        "wait",
-        "--for=condition=Established",
-        "--timeout=60s",
-        *(f"crd/{name}" for name in CRD_NAMES),
-    )
-    return kube
 
 
 @pytest.fixture(scope="module")

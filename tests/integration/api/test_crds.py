@@ -15,7 +15,8 @@ import yaml
 from sextant_operator.api import KINDS, Resource
 
 from sextant.devenv.cluster import KubeAccess
-from tests.integration.api.conftest import CRD_NAMES, create
+from tests.fixtures.crds import CRD_NAMES
+from tests.integration.api.conftest import create
 from tests.polling import wait_for
 from tests.unit.api.cases import CASES, Invalid, manifest
 
