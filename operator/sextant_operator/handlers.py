@@ -15,6 +15,8 @@ from collections import defaultdict
 from typing import Any, cast
 
 import kopf
+from kubernetes.client.exceptions import ApiException
+from kubernetes.dynamic.exceptions import DynamicApiError
 
 from sextant_operator import labels
 from sextant_operator.api import GROUP, VERSION
@@ -45,16 +47,25 @@ def register(
 ) -> None:
     locks = _KeyedLocks()
 
-    def run(body: kopf.Body | dict[str, Any], retry: int = 0, resolve: bool = True) -> None:
-        meta = body["metadata"]
-        with locks(meta["namespace"], meta["name"]):
-            outcome = reconciler.reconcile(
-                dict(body),
-                lambda type_, reason, message: kopf.event(
-                    cast(kopf.Body, body), type=type_, reason=reason, message=message
-                ),
-                resolve=resolve,
-            )
+    def run(namespace: str, name: str, retry: int = 0, resolve: bool = True) -> None:
+        with locks(namespace, name):
+            # Read under the lock: a body from the watch stream may predate the status
+            # the previous reconcile wrote, and a stale status must never be re-applied.
+            body = reconciler.kube.get_model_deployment(namespace, name)
+            if body is None or body["metadata"].get("deletionTimestamp"):
+                return  # gone or going: garbage collection removes the children
+            try:
+                outcome = reconciler.reconcile(
+                    body,
+                    lambda type_, reason, message: kopf.event(
+                        cast(kopf.Body, body), type=type_, reason=reason, message=message
+                    ),
+                    resolve=resolve,
+                )
+            except (ApiException, DynamicApiError) as err:
+                if _namespace_terminating(err):
+                    return  # the namespace is being deleted with everything in it
+                raise
         if outcome.error is not None:
             delay = min(5.0 * 2**retry, _MAX_BACKOFF_SECONDS)
             raise kopf.TemporaryError(str(outcome.error), delay=delay)
@@ -62,8 +73,8 @@ def register(
     @kopf.on.resume(GROUP, VERSION, "modeldeployments", registry=registry)
     @kopf.on.create(GROUP, VERSION, "modeldeployments", registry=registry)
     @kopf.on.update(GROUP, VERSION, "modeldeployments", registry=registry)
-    def on_change(body: kopf.Body, retry: int, **_: Any) -> None:
-        run(body, retry)
+    def on_change(meta: kopf.Meta, retry: int, **_: Any) -> None:
+        run(meta["namespace"], meta["name"], retry)
 
     @kopf.timer(
         GROUP,
@@ -73,23 +84,24 @@ def register(
         initial_delay=resync_seconds,
         registry=registry,
     )
-    def on_resync(body: kopf.Body, **_: Any) -> None:
+    def on_resync(meta: kopf.Meta, **_: Any) -> None:
         # Errors are already in status and Events; the next tick is the retry.
         with contextlib.suppress(kopf.TemporaryError):
-            run(body)
+            run(meta["namespace"], meta["name"])
 
     def on_child_event(body: kopf.Body, namespace: str | None, **_: Any) -> None:
         owner = body.get("metadata", {}).get("labels", {}).get(labels.MODEL_DEPLOYMENT)
         if not owner or not namespace:
             return
-        current = reconciler.kube.get_model_deployment(namespace, owner)
-        if current is None or current["metadata"].get("deletionTimestamp"):
-            return  # the owner is gone: garbage collection removes the rest
         with contextlib.suppress(kopf.TemporaryError):
             # Pods changed, not the registry: reuse the version already resolved.
-            run(current, resolve=False)
+            run(namespace, owner, resolve=False)
 
     kopf.on.event("apps", "v1", "deployments", labels=_CHILD_SELECTOR, registry=registry)(
         on_child_event
     )
     kopf.on.event("v1", "services", labels=_CHILD_SELECTOR, registry=registry)(on_child_event)
+
+
+def _namespace_terminating(err: ApiException | DynamicApiError) -> bool:
+    return err.status == 403 and "NamespaceTerminating" in str(getattr(err, "body", "") or err)

@@ -39,6 +39,11 @@ def run_operator(
     reconciler = ModelDeploymentReconciler(Kube(load_api_client()), settings)
     handlers.register(registry, reconciler, settings.resync_seconds)
 
+    @kopf.on.login(registry=registry)
+    def login(**kwargs: Any) -> kopf.ConnectionInfo | None:
+        # The same credentials as the kubernetes client: in-cluster or KUBECONFIG.
+        return kopf.login_via_client(**kwargs)
+
     @kopf.on.startup(registry=registry)
     def configure(settings: kopf.OperatorSettings, **_: Any) -> None:
         settings.watching.server_timeout = WATCH_SERVER_TIMEOUT_SECONDS
@@ -55,6 +60,9 @@ def run_operator(
         settings.posting.level = logging.WARNING
         settings.peering.mandatory = peering_name is not None
 
+    if not log.isEnabledFor(logging.DEBUG):
+        # kopf logs every handler success at INFO; keep its per-object chatter for -v.
+        logging.getLogger("kopf.objects").setLevel(logging.WARNING)
     log.info(
         "starting the operator (%s); runtime image %s",
         ", ".join(settings.namespaces) or "all namespaces",

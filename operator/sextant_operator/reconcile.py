@@ -15,7 +15,7 @@ from sextant_operator.render.children import CHILD_KINDS, desired_children, desi
 from sextant_operator.render.context import ModelArtifact, RenderContext
 from sextant_operator.render.deployment import deployment_name
 from sextant_operator.render.service import service_url
-from sextant_operator.resolution import resolve_model, resolved_status
+from sextant_operator.resolution import reference, resolve_model, resolved_status
 from sextant_operator.settings import OperatorSettings
 from sextant_operator.status import DeploymentProgress, Observation, compute_status
 
@@ -25,6 +25,8 @@ log = logging.getLogger(__name__)
 EventSink = Callable[[str, str, str], None]
 _WATCHED_CONDITIONS = ("ModelResolved", "Ready")
 MONITORING_GROUP = "monitoring.coreos.com"
+# Ready=False reasons that are a normal step, not a problem: Events of type Normal.
+_PROGRESS_REASONS = frozenset({"RolloutInProgress"})
 
 
 @dataclass(frozen=True)
@@ -41,7 +43,7 @@ class ModelDeploymentReconciler:
     def reconcile(self, body: dict[str, Any], emit: EventSink, *, resolve: bool = True) -> Outcome:
         """`resolve=False` reuses the version in status instead of asking the registry."""
         md = ModelDeployment.model_validate(body)
-        serving = _serving_artifact(md, self.settings) if not resolve else None
+        serving = None if resolve else _serving_artifact(md, self.settings, same_spec=True)
         artifact, error = (serving, None) if serving is not None else self._resolve(md)
         stable: DeploymentProgress | None = None
         unschedulable: str | None = None
@@ -79,7 +81,7 @@ class ModelDeploymentReconciler:
             return resolve_model(md.spec.model, self.settings), None
         except RegistryError as err:
             log.warning("%s/%s: %s", md.metadata.namespace, md.metadata.name, err)
-            return _serving_artifact(md, self.settings), err
+            return _serving_artifact(md, self.settings, same_spec=False), err
 
     def _apply_children(self, ctx: RenderContext) -> dict[tuple[str, str], dict[str, Any]]:
         children = desired_children(ctx, service_monitors=self.kube.has_api_group(MONITORING_GROUP))
@@ -135,9 +137,15 @@ class ModelDeploymentReconciler:
         self.kube.patch_status("modeldeployments", md.metadata.namespace, md.metadata.name, new)
 
 
-def _serving_artifact(md: ModelDeployment, settings: OperatorSettings) -> ModelArtifact | None:
+def _serving_artifact(
+    md: ModelDeployment, settings: OperatorSettings, *, same_spec: bool
+) -> ModelArtifact | None:
+    """The artifact recorded in status. With `same_spec`, only if the spec still names it:
+    after a spec edit the recorded artifact is stale and must be resolved again."""
     model = md.status.model if md.status else None
     if model is None or not model.uri or not model.version:
+        return None
+    if same_spec and model.resolved_from != reference(md.spec.model):
         return None
     registry = md.spec.model.registry
     tracking_uri = (registry.tracking_uri if registry else None) or settings.mlflow_tracking_uri
@@ -162,4 +170,5 @@ def _emit_transitions(
         if new is not None and (
             old is None or (old.status, old.reason) != (new.status, new.reason)
         ):
-            emit("Normal" if new.status == "True" else "Warning", new.reason, new.message)
+            expected = new.status == "True" or new.reason in _PROGRESS_REASONS
+            emit("Normal" if expected else "Warning", new.reason, new.message)

@@ -39,11 +39,15 @@ def resolve_model(source: ModelSource, settings: OperatorSettings) -> ModelArtif
 
 
 def resolved_status(source: ModelSource, artifact: ModelArtifact) -> ResolvedModel:
-    resolved_from = source.uri if source.uri is not None else _registry_uri(source)
-    return ResolvedModel(version=artifact.version, uri=artifact.source, resolved_from=resolved_from)
+    return ResolvedModel(
+        version=artifact.version, uri=artifact.source, resolved_from=reference(source)
+    )
 
 
-def _registry_uri(source: ModelSource) -> str:
+def reference(source: ModelSource) -> str:
+    """What the spec asks for, as status.model.resolvedFrom records it."""
+    if source.uri is not None:
+        return source.uri
     registry = source.registry
     assert registry is not None
     return ModelRef(registry.name, alias=registry.alias, version=registry.version).uri
