@@ -1,0 +1,192 @@
+"""The OIP routes in-process through the ASGI adapter (same code the RSGI app runs)."""
+
+from __future__ import annotations
+
+import asyncio
+import gzip
+from collections.abc import Callable, Coroutine
+from typing import Any
+
+import httpx
+import numpy as np
+import orjson
+import pytest
+
+from sextant_runtime.batcher import Batcher
+from sextant_runtime.config import ServeConfig
+from sextant_runtime.metrics import Metrics
+from sextant_runtime.protocol import Codec
+from sextant_runtime.server import AsgiApp, InferenceServer
+from tests.unit.runtime.backends import Doubler
+
+Scenario = Callable[[httpx.AsyncClient, InferenceServer], Coroutine[Any, Any, None]]
+
+ROW = [1.0, 2.0, 3.0]
+
+
+def body(rows: list[list[float]] | None = None, **extra: Any) -> bytes:
+    rows = rows or [ROW]
+    data = [v for row in rows for v in row]
+    return orjson.dumps(
+        {"inputs": [{"name": "x", "shape": [len(rows), 3], "datatype": "FP32", "data": data}], **extra}
+    )
+
+
+def run_with_server(scenario: Scenario, *, attach: bool = True, **config: Any) -> None:
+    async def main() -> None:
+        server = InferenceServer(ServeConfig(source="-", name="doubler", version="3", **config))
+        batcher = Batcher(Doubler(inner=3), asyncio.get_running_loop(), max_batch_size=8, max_delay_ms=1)
+        if attach:
+            batcher.start()
+            codec = Codec("doubler", "3", batcher.backend.signature)
+            server.attach(codec, batcher, Metrics("doubler", "3", "stable"), "test")
+        transport = httpx.ASGITransport(app=AsgiApp(server))
+        async with httpx.AsyncClient(transport=transport, base_url="http://runtime") as client:
+            try:
+                await scenario(client, server)
+            finally:
+                if attach:
+                    batcher.stop()
+
+    asyncio.run(main())
+
+
+def test_health_metadata_and_inference_over_json() -> None:
+    async def scenario(client: httpx.AsyncClient, server: InferenceServer) -> None:
+        assert (await client.get("/v2/health/live")).json() == {"live": True}
+        assert (await client.get("/v2/health/ready")).json() == {"ready": True}
+        assert (await client.get("/v2/models/doubler/ready")).json() == {"name": "doubler", "ready": True}
+        meta = (await client.get("/v2/models/doubler")).json()
+        assert meta == {
+            "name": "doubler",
+            "versions": ["3"],
+            "platform": "test",
+            "inputs": [{"name": "x", "datatype": "FP32", "shape": [-1, 3]}],
+            "outputs": [{"name": "y", "datatype": "FP32", "shape": [-1, 3]}],
+        }
+        assert (await client.get("/v2/models/doubler/versions/3")).json() == meta
+        server_meta = (await client.get("/v2")).json()
+        assert server_meta["extensions"] == ["binary_tensor_data"]
+        for path in ("/v2/models/doubler/infer", "/v2/models/doubler/versions/3/infer"):
+            response = await client.post(path, content=body(id="req-1"))
+            assert response.status_code == 200
+            out = response.json()
+            assert out["id"] == "req-1"
+            assert out["outputs"] == [{"name": "y", "datatype": "FP32", "shape": [1, 3], "data": [2.0, 4.0, 6.0]}]
+
+    run_with_server(scenario)
+
+
+def test_binary_request_and_response() -> None:
+    async def scenario(client: httpx.AsyncClient, server: InferenceServer) -> None:
+        x = np.arange(6, dtype=np.float32).reshape(2, 3)
+        header = orjson.dumps(
+            {
+                "inputs": [{"name": "x", "shape": [2, 3], "datatype": "FP32", "parameters": {"binary_data_size": 24}}],
+                "outputs": [{"name": "y", "parameters": {"binary_data": True}}],
+            }
+        )
+        response = await client.post(
+            "/v2/models/doubler/infer",
+            content=header + x.tobytes(),
+            headers={"Inference-Header-Content-Length": str(len(header))},
+        )
+        assert response.status_code == 200
+        assert response.headers["content-type"] == "application/octet-stream"
+        length = int(response.headers["inference-header-content-length"])
+        meta = orjson.loads(response.content[:length])
+        assert meta["outputs"][0]["parameters"] == {"binary_data_size": 24}
+        got = np.frombuffer(response.content[length:], dtype=np.float32).reshape(2, 3)
+        np.testing.assert_array_equal(got, x * 2)
+
+    run_with_server(scenario)
+
+
+def test_gzip_and_deflate_request_bodies_are_accepted() -> None:
+    async def scenario(client: httpx.AsyncClient, server: InferenceServer) -> None:
+        import zlib
+
+        for encoding, data in (("gzip", gzip.compress(body())), ("deflate", zlib.compress(body()))):
+            response = await client.post(
+                "/v2/models/doubler/infer", content=data, headers={"Content-Encoding": encoding}
+            )
+            assert response.status_code == 200, response.text
+        bad = await client.post("/v2/models/doubler/infer", content=body(), headers={"Content-Encoding": "br"})
+        assert bad.status_code == 400
+        assert "Content-Encoding 'br' is not supported" in bad.json()["error"]
+
+    run_with_server(scenario)
+
+
+@pytest.mark.parametrize(
+    ("path", "message"),
+    [
+        ("/v2/models/other/infer", "model 'other' is not served here; this server serves 'doubler'"),
+        ("/v2/models/doubler/versions/9/infer", "model 'doubler' has no version '9'; serving version '3'"),
+        ("/v2/models/other", "model 'other' is not served here; this server serves 'doubler'"),
+        ("/nowhere", "no route /nowhere"),
+    ],
+)
+def test_unknown_models_versions_and_routes_are_404_with_a_reason(path: str, message: str) -> None:
+    async def scenario(client: httpx.AsyncClient, server: InferenceServer) -> None:
+        response = await client.post(path, content=body())
+        assert response.status_code == 404
+        assert response.json() == {"error": message}
+
+    run_with_server(scenario)
+
+
+def test_wrong_methods_are_405() -> None:
+    async def scenario(client: httpx.AsyncClient, server: InferenceServer) -> None:
+        assert (await client.get("/v2/models/doubler/infer")).status_code == 405
+        assert (await client.post("/v2/health/ready")).status_code == 405
+
+    run_with_server(scenario)
+
+
+def test_bad_requests_are_400_and_the_server_keeps_serving() -> None:
+    async def scenario(client: httpx.AsyncClient, server: InferenceServer) -> None:
+        cases = [
+            (b"{", {}, "not valid JSON"),
+            (body(rows=[[1.0, 2.0]]), {}, "needs 3"),
+            (body(), {"Inference-Header-Content-Length": "abc"}, "is not an integer"),
+            (body(), {"Sextant-Timeout-Ms": "soon"}, "is not a number of milliseconds"),
+            (body(parameters={"timeout": -5}), {}, "parameters.timeout must be a positive integer"),
+            (b"x" * 2000, {}, "over the 1000-byte limit"),
+        ]
+        for content, headers, message in cases:
+            response = await client.post("/v2/models/doubler/infer", content=content, headers=headers)
+            assert response.status_code == 400, content[:40]
+            assert message in response.json()["error"]
+        ok = await client.post("/v2/models/doubler/infer", content=body())
+        assert ok.status_code == 200
+        metrics = (await client.get("/metrics")).text
+        assert 'sextant_inference_requests_total{model="doubler",version="3",track="stable",code="400"} 6' in metrics
+        assert 'code="200"} 1' in metrics
+
+    run_with_server(scenario, max_request_bytes=1000)
+
+
+def test_before_the_model_is_loaded_live_is_200_and_the_rest_503() -> None:
+    async def scenario(client: httpx.AsyncClient, server: InferenceServer) -> None:
+        assert (await client.get("/v2/health/live")).status_code == 200
+        ready = await client.get("/v2/health/ready")
+        assert (ready.status_code, ready.json()["error"]) == (503, "model is loading")
+        infer = await client.post("/v2/models/doubler/infer", content=body())
+        assert infer.status_code == 503
+        assert "not ready: model is loading" in infer.json()["error"]
+        assert (await client.get("/v2/models/doubler")).status_code == 503
+
+    run_with_server(scenario, attach=False)
+
+
+def test_draining_turns_readiness_503_but_still_serves_and_closes_connections() -> None:
+    async def scenario(client: httpx.AsyncClient, server: InferenceServer) -> None:
+        server.drain()
+        ready = await client.get("/v2/health/ready")
+        assert (ready.status_code, ready.json()["error"]) == (503, "server is shutting down")
+        infer = await client.post("/v2/models/doubler/infer", content=body())
+        assert infer.status_code == 200
+        assert infer.headers["connection"] == "close"
+
+    run_with_server(scenario)
