@@ -147,3 +147,15 @@ def mlflow_pyfunc(path: Path, *, columns: bool = False) -> Path:
         signature = infer_signature(x, x * 3)
     mlflow.pyfunc.save_model(str(path), python_model=str(code), signature=signature)
     return path
+
+
+def onnx_all_types(path: Path) -> Path:
+    """y_<type> = x_<type> for every OIP datatype, each [batch, 2]: one model, all codecs."""
+    nodes, inputs, outputs = [], [], []
+    for datatype, kind in ONNX_TYPES.items():
+        low = datatype.lower()
+        nodes.append(helper.make_node("Identity", [f"x_{low}"], [f"y_{low}"]))
+        inputs.append(helper.make_tensor_value_info(f"x_{low}", kind, ["batch", 2]))
+        outputs.append(helper.make_tensor_value_info(f"y_{low}", kind, ["batch", 2]))
+    graph = helper.make_graph(nodes, "all_types", inputs, outputs)
+    return _save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), path)
