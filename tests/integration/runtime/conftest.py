@@ -26,6 +26,7 @@ class RuntimeServer:
         self.log_path = workdir / f"serve-{name}-{self.port}.log"
         argv = [sys.executable, "-m", "sextant", "serve", str(source), "--name", name]
         argv += ["--host", "127.0.0.1", "--port", str(self.port), "--cache-dir", str(workdir / "cache")]
+        argv += ["--drain-seconds", "0"]  # tests that drain pass their own
         self.process = ManagedProcess(
             f"sextant-serve-{name}",
             argv + args,

@@ -159,3 +159,39 @@ def onnx_all_types(path: Path) -> Path:
         outputs.append(helper.make_tensor_value_info(f"y_{low}", kind, ["batch", 2]))
     graph = helper.make_graph(nodes, "all_types", inputs, outputs)
     return _save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), path)
+
+
+_SLEEPER_CODE = '''
+import time
+
+import numpy as np
+import mlflow.pyfunc
+from mlflow.models import set_model
+
+
+class Sleeper(mlflow.pyfunc.PythonModel):
+    """Sleeps for the largest value of the batch (seconds); refuses negative values."""
+
+    def predict(self, context, model_input, params=None):
+        x = np.asarray(model_input, dtype=np.float32)
+        if (x < 0).any():
+            raise ValueError("negative sleep requested")
+        time.sleep(float(x.max()) if x.size else 0.0)
+        return x
+
+
+set_model(Sleeper())
+'''
+
+
+def mlflow_sleeper(path: Path) -> Path:
+    """x: FP32 [-1, 1] = seconds to sleep; y = x. Slow on demand, failing on demand."""
+    import mlflow.pyfunc
+    from mlflow.models import infer_signature
+
+    code = path.parent / f"{path.name}_code.py"
+    code.parent.mkdir(parents=True, exist_ok=True)
+    code.write_text(textwrap.dedent(_SLEEPER_CODE))
+    x = np.zeros((2, 1), dtype=np.float32)
+    mlflow.pyfunc.save_model(str(path), python_model=str(code), signature=infer_signature(x, x))
+    return path
