@@ -11,7 +11,6 @@ from pathlib import Path
 from sextant.devenv.cluster.access import KubeAccess
 from sextant.devenv.cluster.components import (
     Component,
-    Credentials,
     Layout,
     Ports,
     control_plane,
@@ -59,9 +58,7 @@ class LocalCluster(StartStop):
     def start(self, timeout: float = 120.0) -> None:
         tools = self._tools or ensure_tools(self.progress)
         started = time.monotonic()
-        # A state dir is one cluster's: anything left in it belongs to a dead one.
-        shutil.rmtree(self.layout.root, ignore_errors=True)
-        self.layout.root.mkdir(parents=True)
+        self._clear_state_dir()
         ports = Ports.pick()
         server = f"https://127.0.0.1:{ports.apiserver}"
         creds = create_credentials(self.layout, server)
@@ -76,11 +73,13 @@ class LocalCluster(StartStop):
             tools, self.layout, ports, creds, die_with_parent=not self.daemon
         )
         try:
-            self._start_components(timeout)
-            self._record(tools, creds)
+            self._start_components()
+            self._record(tools)
             self._add_nodes(timeout)
         except BaseException:
             self.stop()
+            # Keep the logs for the post-mortem, but no record of a cluster that is not there.
+            self.layout.state_file.unlink(missing_ok=True)
             raise
         self.progress(
             f"cluster ready in {time.monotonic() - started:.1f}s: {server}, "
@@ -92,7 +91,20 @@ class LocalCluster(StartStop):
             component.process.stop()
         self._components = []
 
-    def _start_components(self, timeout: float) -> None:
+    def _clear_state_dir(self) -> None:
+        """A state dir holds one cluster: what is left in it belongs to a dead one.
+
+        Only a directory that is empty or holds a cluster's files is wiped, so a
+        mistyped --state-dir never costs anyone their files.
+        """
+        root = self.layout.root
+        if root.exists() and any(root.iterdir()):
+            if not (self.layout.pki.is_dir() or self.layout.state_file.exists()):
+                raise ServiceError(f"{root} is not empty and holds no cluster: pick another dir")
+            shutil.rmtree(root)
+        root.mkdir(parents=True, exist_ok=True)
+
+    def _start_components(self) -> None:
         etcd, apiserver, *rest = self._components
         # etcd, then the API server on it; the rest only need the API server and
         # start together.
@@ -122,7 +134,7 @@ class LocalCluster(StartStop):
             f"--timeout={timeout:.0f}s",
         )  # fmt: skip
 
-    def _record(self, tools: Toolset, creds: Credentials) -> None:
+    def _record(self, tools: Toolset) -> None:
         record = ClusterRecord(
             kubernetes_version=tools.kubernetes_version,
             server=self.access.server,

@@ -95,7 +95,7 @@ def cache_dir(kubernetes_version: str) -> Path:
 
 
 def cached_tools() -> Toolset:
-    """The toolset's paths without building anything (for `env` and `status`)."""
+    """The pinned toolset's paths, whether or not it is built yet."""
     version = pinned_kubernetes_version()
     root = cache_dir(version)
     return Toolset(version, root / "bin", root / "kwok-stages.yaml")
