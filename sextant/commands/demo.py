@@ -9,8 +9,6 @@ from pathlib import Path
 
 import click
 
-from sextant.devenv.stack import local_stack
-
 
 @click.command()
 @click.option(
@@ -25,17 +23,30 @@ from sextant.devenv.stack import local_stack
     help="Stop by itself after this many seconds instead of waiting for Ctrl-C.",
 )
 def demo(workdir: Path | None, exit_after: float | None) -> None:
-    """Start the local services on loopback and print how to reach them."""
+    """Serve a model from MLflow, send it a request, and roll it out on a local cluster.
+
+    Starts Redis, Prometheus and MLflow on loopback, registers a small ONNX model, serves
+    it with the runtime, sends one inference request, then starts the local control plane
+    with fake GPU nodes and the operator, and applies a ModelDeployment that goes Ready.
+    """
+    from sextant.devenv.demo import DemoEndpoints, run_demo
+
+    def hold(endpoints: DemoEndpoints) -> None:
+        click.echo("\nEverything is up:")
+        for name, url in endpoints.stack.endpoints().items():
+            click.echo(f"  {name:<11} {url}")
+        click.echo(f"  {'runtime':<11} {endpoints.runtime_url}/v2/models/fraud-detector")
+        if endpoints.kubeconfig is not None:
+            click.echo(f"  {'kubectl':<11} export KUBECONFIG={endpoints.kubeconfig}")
+        click.echo(f"  {'logs':<11} {root}")
+        if exit_after is None:
+            click.echo("\nPress Ctrl-C to stop everything.")
+        _wait_for_interrupt(exit_after)
+
     with tempfile.TemporaryDirectory(prefix="sextant-demo-") as tmp:
         root = workdir or Path(tmp)
-        with local_stack(root) as stack:
-            click.echo("\nSextant local services are up:")
-            for name, url in stack.endpoints().items():
-                click.echo(f"  {name:<11} {url}")
-            click.echo(f"  {'logs':<11} {root}")
-            click.echo("\nPress Ctrl-C to stop them." if exit_after is None else "")
-            _wait_for_interrupt(exit_after)
-        click.echo("Stopped every local service.")
+        run_demo(root, lambda line: click.echo(f"==> {line}"), hold)
+    click.echo("Stopped everything the demo started.")
 
 
 def _wait_for_interrupt(timeout: float | None) -> None:

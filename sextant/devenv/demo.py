@@ -1,0 +1,201 @@
+"""`sextant demo`, step by step: Sextant's main job on local defaults, all of it real.
+
+1. Redis, Prometheus and an MLflow tracking server on loopback;
+2. a small ONNX model registered in MLflow, alias `champion`;
+3. the runtime serving `models:/fraud-detector@champion`, scraped by Prometheus, and one
+   inference request sent to it over the Open Inference Protocol;
+4. the local control plane with fake GPU nodes, the CRDs, the operator, and a
+   ModelDeployment of that alias on a GPU node going Ready.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import sys
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from sextant.devenv.cluster import KubeAccess, LocalCluster
+from sextant.devenv.mlflow_server import LocalMlflow
+from sextant.devenv.models import mlp
+from sextant.devenv.process import ManagedProcess, free_port
+from sextant.devenv.stack import LocalStack, local_stack
+
+MODEL_NAME = "fraud-detector"
+MODEL_LAYERS = (8, 32, 2)
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+Say = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class DemoEndpoints:
+    stack: LocalStack
+    runtime_url: str
+    kubeconfig: Path | None
+
+
+def register_example_model(mlflow_server: LocalMlflow) -> str:
+    """Log the example ONNX model, register it and point alias `champion` at it."""
+    import mlflow  # noqa: PLC0415 - heavy; only the demo and tests need it
+    from mlflow import MlflowClient  # noqa: PLC0415
+
+    mlflow.set_tracking_uri(mlflow_server.url)
+    with mlflow.start_run(run_name="sextant-demo"):
+        info = mlflow.onnx.log_model(
+            mlp(MODEL_LAYERS), name="model", registered_model_name=MODEL_NAME
+        )
+    version = str(info.registered_model_version)
+    MlflowClient(mlflow_server.url).set_registered_model_alias(MODEL_NAME, "champion", version)
+    return version
+
+
+@contextlib.contextmanager
+def serve_runtime(workdir: Path, mlflow_url: str) -> Iterator[str]:
+    """`sextant serve models:/fraud-detector@champion` on a free port; yields its URL."""
+    port = free_port()
+    runtime = ManagedProcess(
+        "sextant-serve",
+        [
+            sys.executable,
+            "-m",
+            "sextant",
+            "serve",
+            f"models:/{MODEL_NAME}@champion",
+            "--name",
+            MODEL_NAME,
+            "--host",
+            "127.0.0.1",
+            f"--port={port}",
+            "--device=cpu",
+            "--log-format=text",
+            f"--cache-dir={workdir / 'cache'}",
+        ],
+        log_path=workdir / "runtime.log",
+        env={**os.environ, "MLFLOW_TRACKING_URI": mlflow_url},
+    )
+    url = f"http://127.0.0.1:{port}"
+    with runtime:
+        runtime.wait_until(
+            lambda: httpx.get(f"{url}/v2/health/ready", timeout=1).status_code == 200,
+            timeout=180,
+            what="ready (/v2/health/ready)",
+        )
+        yield url
+
+
+def infer_once(runtime_url: str) -> dict[str, Any]:
+    """One OIP v2 request with two rows, as any KServe or Triton client would send it."""
+    rows = [[0.1 * i for i in range(MODEL_LAYERS[0])], [1.0] * MODEL_LAYERS[0]]
+    body = {
+        "id": "demo-1",
+        "inputs": [{"name": "x", "shape": [2, MODEL_LAYERS[0]], "datatype": "FP32", "data": rows}],
+    }
+    response = httpx.post(f"{runtime_url}/v2/models/{MODEL_NAME}/infer", json=body, timeout=30)
+    response.raise_for_status()
+    result: dict[str, Any] = response.json()
+    return result
+
+
+def wait_for_metric(stack: LocalStack, promql: str, timeout: float = 30) -> float:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        result = stack.prometheus.query(promql)
+        if result:
+            return float(result[0]["value"][1])
+        time.sleep(0.5)
+    raise TimeoutError(f"Prometheus has no value for {promql} after {timeout:.0f}s")
+
+
+def model_deployment_manifest(mlflow_url: str) -> dict[str, Any]:
+    return {
+        "apiVersion": "sextant.dev/v1alpha1",
+        "kind": "ModelDeployment",
+        "metadata": {"name": MODEL_NAME, "namespace": "default"},
+        "spec": {
+            "model": {
+                "registry": {"name": MODEL_NAME, "alias": "champion", "trackingUri": mlflow_url}
+            },
+            "runtime": {"device": "cuda"},
+            "replicas": 2,
+            "gpu": {"count": 1, "product": "NVIDIA-H100-80GB-HBM3"},
+        },
+    }
+
+
+@contextlib.contextmanager
+def operator_on_cluster(workdir: Path, mlflow_url: str, say: Say) -> Iterator[KubeAccess]:
+    """The local control plane with the CRDs installed and `sextant operator` running."""
+    with LocalCluster(workdir / "cluster", progress=say) as cluster:
+        kube = cluster.access
+        kube.kubectl("apply", "--server-side", "-f", str(REPO_ROOT / "crds"))
+        kube.kubectl("wait", "--for=condition=Established", "crd", "--all", "--timeout=60s")
+        port = free_port()
+        operator = ManagedProcess(
+            "sextant-operator",
+            [
+                sys.executable,
+                "-m",
+                "sextant",
+                "operator",
+                f"--liveness-port={port}",
+                f"--mlflow-tracking-uri={mlflow_url}",
+                "--resync-seconds=5",
+            ],
+            log_path=workdir / "operator.log",
+            env={**os.environ, "KUBECONFIG": str(kube.kubeconfig)},
+        )
+        with operator:
+            operator.wait_until(
+                lambda: httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200,
+                timeout=60,
+                what="live (/healthz)",
+            )
+            yield kube
+
+
+def wait_model_deployment_ready(kube: KubeAccess, timeout: float = 120) -> None:
+    kube.kubectl(
+        "wait",
+        f"modeldeployment/{MODEL_NAME}",
+        "--for=condition=Ready",
+        f"--timeout={int(timeout)}s",
+    )
+
+
+def run_demo(workdir: Path, say: Say, hold: Callable[[DemoEndpoints], None]) -> None:
+    """Bring everything up, show it working, `hold` while a person looks, tear it all down."""
+    say("starting Redis, Prometheus and MLflow on loopback")
+    with local_stack(workdir) as stack:
+        version = register_example_model(stack.mlflow)
+        say(f"registered {MODEL_NAME} version {version} in MLflow, alias champion")
+        with serve_runtime(workdir, stack.mlflow.url) as runtime_url:
+            stack.prometheus.add_target(runtime_url.removeprefix("http://"), job="sextant-demo")
+            say(f"runtime serving models:/{MODEL_NAME}@champion at {runtime_url}")
+            result = infer_once(runtime_url)
+            output = result["outputs"][0]
+            say(f"inference: {output['name']} {output['shape']} = {output['data']}")
+            served = wait_for_metric(stack, "sum(sextant_inference_requests_total)")
+            say(f"Prometheus sees sum(sextant_inference_requests_total) = {served:g}")
+            with operator_on_cluster(workdir, stack.mlflow.url, say) as kube:
+                kube.kubectl(
+                    "apply",
+                    "-f",
+                    "-",
+                    input=json.dumps(model_deployment_manifest(stack.mlflow.url)),
+                )
+                say(f"applied ModelDeployment {MODEL_NAME} (2 replicas, 1 H100 each)")
+                wait_model_deployment_ready(kube)
+                say("ModelDeployment is Ready:\n" + kube.kubectl("get", "md", MODEL_NAME).stdout)
+                pods = kube.kubectl(
+                    "get", "pods", "-o", "wide", "-l", f"sextant.dev/model-deployment={MODEL_NAME}"
+                )
+                say("its pods, on the GPU nodes:\n" + pods.stdout)
+                hold(DemoEndpoints(stack, runtime_url, kube.kubeconfig))
