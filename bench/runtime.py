@@ -1,0 +1,236 @@
+"""Runtime benchmark: `sextant serve` under wrk against the in-process onnxruntime ceiling.
+
+    .venv/bin/python -m bench.runtime            # the full table (a few minutes)
+    .venv/bin/python -m bench.runtime --quick    # 3 s runs, for a smoke check
+
+For each model (small MLP 64-256-256-10, compute-bound MLP 512-2048-2048-1000, both built
+here from seeded random weights) and each concurrency (1, 16, 64), it starts the server
+pinned to CPU 0 with one backend thread, drives single-row JSON requests with wrk pinned
+to CPU 1, and reads the mean batch size from the server's own metrics. The ceiling is
+onnxruntime in-process on CPU 0 with the same thread count at the server's max batch size,
+measured in the same run (before and after the server runs; the mean is used), so the
+"share of ceiling" column stays meaningful on a machine whose speed varies. The table goes
+to stdout and to bench/results/runtime.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import httpx
+import numpy as np
+
+from bench.models import COMPUTE_BOUND, SMALL, save_mlp
+
+ROOT = Path(__file__).resolve().parent.parent
+SERVER_CPU, LOAD_CPU = "0", "1"
+MAX_BATCH = 32
+
+
+@dataclass
+class Row:
+    model: str
+    max_delay_ms: float
+    concurrency: int
+    requests_per_s: float
+    p50_ms: float
+    p99_ms: float
+    mean_batch: float
+    errors: int
+    ceiling_rows_per_s: float
+    share_of_ceiling: float
+    inprocess_batch1_p50_ms: float
+
+
+def ceiling(model: Path, seconds: float) -> tuple[float, float]:
+    """(rows/s at batch MAX_BATCH, p50 ms at batch 1) of onnxruntime in a process on SERVER_CPU."""
+    code = f"""
+import time, numpy as np, onnxruntime as ort
+o = ort.SessionOptions(); o.intra_op_num_threads = 1; o.inter_op_num_threads = 1
+o.add_session_config_entry("session.intra_op.allow_spinning", "0")
+s = ort.InferenceSession({str(model)!r}, o, providers=["CPUExecutionProvider"])
+width = s.get_inputs()[0].shape[1]
+x = np.random.default_rng(0).standard_normal(({MAX_BATCH}, width)).astype(np.float32)
+for _ in range(20): s.run(None, {{"x": x}})
+n, t0 = 0, time.perf_counter()
+while time.perf_counter() - t0 < {seconds}:
+    s.run(None, {{"x": x}}); n += 1
+rows = n * {MAX_BATCH} / (time.perf_counter() - t0)
+one = x[:1].copy(); lat = []
+t0 = time.perf_counter()
+while time.perf_counter() - t0 < {seconds} / 2:
+    a = time.perf_counter(); s.run(None, {{"x": one}}); lat.append(time.perf_counter() - a)
+lat.sort()
+print(rows, lat[len(lat) // 2] * 1000)
+"""
+    out = subprocess.run(
+        ["taskset", "-c", SERVER_CPU, sys.executable, "-c", code],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout.split()
+    return float(out[0]), float(out[1])
+
+
+def lua_script(path: Path, width: int) -> Path:
+    values = np.random.default_rng(1).random(width).round(6).tolist()
+    body = json.dumps(
+        {"inputs": [{"name": "x", "shape": [1, width], "datatype": "FP32", "data": values}]}
+    )
+    path.write_text(
+        'wrk.method = "POST"\nwrk.headers["Content-Type"] = "application/json"\n'
+        f"wrk.body = [[{body}]]\n"
+    )
+    return path
+
+
+class Server:
+    def __init__(self, model: Path, port: int, max_delay_ms: float, log: Path) -> None:
+        sextant = Path(sys.executable).parent / "sextant"
+        argv = ["taskset", "-c", SERVER_CPU, str(sextant), "serve", str(model), "--name", "mlp"]
+        argv += ["--host", "127.0.0.1", "--port", str(port), "--threads", "1"]
+        argv += ["--max-batch-size", str(MAX_BATCH), "--max-delay-ms", str(max_delay_ms)]
+        argv += ["--drain-seconds", "0", "--log-format", "text"]
+        self.url = f"http://127.0.0.1:{port}"
+        self._log = log.open("wb")
+        self.proc = subprocess.Popen(argv, stdout=self._log, stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(f"{self.url}/v2/health/ready", timeout=1).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"server exited; see {log}")
+            time.sleep(0.2)
+        raise RuntimeError(f"server not ready; see {log}")
+
+    def batches(self) -> tuple[float, float]:
+        text = httpx.get(f"{self.url}/metrics", timeout=5).text
+        total = re.search(r"^sextant_inference_batch_size_sum\{.*\} (\S+)$", text, re.M)
+        count = re.search(r"^sextant_inference_batch_size_count\{.*\} (\S+)$", text, re.M)
+        assert total is not None and count is not None
+        return float(total[1]), float(count[1])
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        self.proc.wait(timeout=60)
+        self._log.close()
+
+
+def wrk(
+    url: str, script: Path, connections: int, seconds: float
+) -> tuple[float, float, float, int]:
+    """(requests/s, p50 ms, p99 ms, errors) from one wrk run pinned to LOAD_CPU."""
+    out = subprocess.run(
+        ["taskset", "-c", LOAD_CPU, "wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--latency",
+         "-s", str(script), url],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout  # fmt: skip
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out)[1])  # type: ignore[index]
+    p50 = _ms(re.search(r"^\s+50%\s+(\S+)", out, re.M)[1])  # type: ignore[index]
+    p99 = _ms(re.search(r"^\s+99%\s+(\S+)", out, re.M)[1])  # type: ignore[index]
+    errors = 0
+    for pattern in (
+        r"Non-2xx or 3xx responses: (\d+)",
+        r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)",
+    ):
+        match = re.search(pattern, out)
+        if match:
+            errors += sum(int(g) for g in match.groups())
+    return rps, p50, p99, errors
+
+
+def _ms(text: str) -> float:
+    value, unit = re.fullmatch(r"([\d.]+)(us|ms|s)", text).groups()  # type: ignore[union-attr]
+    return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--quick", action="store_true", help="3 s runs instead of 10 s")
+    parser.add_argument(
+        "--delays", default="0,5", help="max-delay-ms values to run (comma-separated)"
+    )
+    parser.add_argument("--concurrency", default="1,16,64")
+    args = parser.parse_args()
+    if shutil.which("wrk") is None or shutil.which("taskset") is None:
+        sys.exit("needs wrk and taskset (make setup installs wrk)")
+    seconds = 3 if args.quick else 10
+    work = Path(tempfile.mkdtemp(prefix="sextant-bench-"))
+    rows: list[Row] = []
+    port = 18700
+    for label, layers in (
+        ("small 64-256-256-10", SMALL),
+        ("compute 512-2048-2048-1000", COMPUTE_BOUND),
+    ):
+        model = save_mlp(work / f"{layers[0]}.onnx", layers)
+        script = lua_script(work / f"{layers[0]}.lua", layers[0])
+        before = ceiling(model, seconds / 2)
+        results = []
+        for delay in [float(d) for d in args.delays.split(",")]:
+            for connections in [int(c) for c in args.concurrency.split(",")]:
+                port += 1
+                server = Server(model, port, delay, work / f"serve-{port}.log")
+                try:
+                    wrk(f"{server.url}/v2/models/mlp/infer", script, connections, 2)  # warm
+                    total0, count0 = server.batches()
+                    rps, p50, p99, errors = wrk(
+                        f"{server.url}/v2/models/mlp/infer", script, connections, seconds
+                    )
+                    total1, count1 = server.batches()
+                finally:
+                    server.stop()
+                mean_batch = (total1 - total0) / max(count1 - count0, 1)
+                results.append((delay, connections, rps, p50, p99, mean_batch, errors))
+                print(f"{label} delay={delay} c={connections}: {rps:.0f} req/s p50 {p50:.2f} ms "
+                      f"p99 {p99:.2f} ms batch {mean_batch:.1f} errors {errors}", file=sys.stderr)  # fmt: skip
+        after = ceiling(model, seconds / 2)
+        rows_per_s = statistics.mean([before[0], after[0]])
+        batch1 = statistics.mean([before[1], after[1]])
+        print(f"{label}: ceiling {before[0]:.0f} / {after[0]:.0f} rows/s", file=sys.stderr)
+        for delay, connections, rps, p50, p99, mean_batch, errors in results:
+            rows.append(Row(label, delay, connections, round(rps, 1), round(p50, 3), round(p99, 3),
+                            round(mean_batch, 2), errors, round(rows_per_s, 1),
+                            round(rps / rows_per_s, 3), round(batch1, 3)))  # fmt: skip
+    out = ROOT / "bench" / "results"
+    out.mkdir(exist_ok=True)
+    (out / "runtime.json").write_text(json.dumps([asdict(r) for r in rows], indent=2) + "\n")
+    print(table(rows))
+    shutil.rmtree(work, ignore_errors=True)
+
+
+def table(rows: list[Row]) -> str:
+    lines = [
+        "| model | max-delay-ms | concurrency | req/s | p50 ms | p99 ms | mean batch | errors "
+        "| ceiling rows/s | share of ceiling | in-process batch-1 p50 ms |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for r in rows:
+        lines.append(
+            f"| {r.model} | {r.max_delay_ms:g} | {r.concurrency} | {r.requests_per_s:,.0f} | {r.p50_ms:.2f} "
+            f"| {r.p99_ms:.2f} | {r.mean_batch:.1f} | {r.errors} | {r.ceiling_rows_per_s:,.0f} "
+            f"| {r.share_of_ceiling:.0%} | {r.inprocess_batch1_p50_ms:.3f} |"
+        )
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    os.environ.setdefault("PYTHONHASHSEED", "0")
+    main()
