@@ -121,7 +121,8 @@ class Server:
         text = httpx.get(f"{self.url}/metrics", timeout=5).text
         total = re.search(r"^sextant_inference_batch_size_sum\{.*\} (\S+)$", text, re.M)
         count = re.search(r"^sextant_inference_batch_size_count\{.*\} (\S+)$", text, re.M)
-        assert total is not None and count is not None
+        if total is None or count is None:
+            raise RuntimeError(f"no batch metrics at {self.url}/metrics")
         return float(total[1]), float(count[1])
 
     def stop(self) -> None:
@@ -200,7 +201,7 @@ def main() -> None:
                 mean_batch = (total1 - total0) / max(count1 - count0, 1)
                 results.append((delay, connections, rps, p50, p99, mean_batch, errors))
                 print(f"{label} delay={delay} c={connections}: {rps:.0f} req/s p50 {p50:.2f} ms "
-                      f"p99 {p99:.2f} ms batch {mean_batch:.1f} errors {errors}", file=sys.stderr)  # fmt: skip
+                      f"p99 {p99:.2f} ms batch {mean_batch:.1f} errors {errors}", file=sys.stderr)  # fmt: skip  # noqa: E501
         after = ceiling(model, seconds / 2)
         rows_per_s = statistics.mean([before[0], after[0]])
         batch1 = statistics.mean([before[1], after[1]])
@@ -224,7 +225,7 @@ def table(rows: list[Row]) -> str:
     ]
     for r in rows:
         lines.append(
-            f"| {r.model} | {r.max_delay_ms:g} | {r.concurrency} | {r.requests_per_s:,.0f} | {r.p50_ms:.2f} "
+            f"| {r.model} | {r.max_delay_ms:g} | {r.concurrency} | {r.requests_per_s:,.0f} | {r.p50_ms:.2f} "  # noqa: E501
             f"| {r.p99_ms:.2f} | {r.mean_batch:.1f} | {r.errors} | {r.ceiling_rows_per_s:,.0f} "
             f"| {r.share_of_ceiling:.0%} | {r.inprocess_batch1_p50_ms:.3f} |"
         )

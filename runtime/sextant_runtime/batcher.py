@@ -87,6 +87,7 @@ class Batcher:
         self._lock = threading.Lock()
         self._wakeup = threading.Condition(self._lock)
         self._stopping = False
+        self._flushing = False  # no new requests can come: close batches without waiting
         self._busy = False
         self._thread = threading.Thread(target=self._run, name="sextant-inference", daemon=True)
 
@@ -165,10 +166,16 @@ class Batcher:
             if not pending.future.done():
                 pending.future.set_result(outputs)
 
+    def flush(self) -> None:
+        """From now on batches go as soon as the thread is free (the listener closed)."""
+        with self._lock:
+            self._flushing = True
+            self._wakeup.notify()
+
     def stop(self) -> None:
         """Refuse new requests, let the thread finish what is queued, and join it."""
         with self._lock:
-            self._stopping = True
+            self._stopping = self._flushing = True
             self._wakeup.notify()
         self._thread.join()
 
@@ -200,9 +207,9 @@ class Batcher:
                 self._wakeup.wait()
             first = self._queue[0]
             key = first.request.key
-            if self.max_batch_size > 1 and not self._stopping:
+            if self.max_batch_size > 1 and not self._flushing:
                 due = first.enqueued + self.max_delay
-                while self._rows.get(key, 0) < self.max_batch_size and not self._stopping:
+                while self._rows.get(key, 0) < self.max_batch_size and not self._flushing:
                     remaining = due - time.monotonic()
                     if remaining <= 0:
                         break

@@ -199,6 +199,8 @@ class Runtime:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self.hurry.wait(), seconds)
         http.stop()  # type: ignore[no-untyped-call]
+        if self.batcher is not None:
+            self.batcher.flush()
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(server.wait_idle(), FINISH_TIMEOUT_S)
         await http_task

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -17,15 +18,25 @@ class RuntimeServer:
     """One `sextant serve` process; `url` is its base URL once ready."""
 
     def __init__(
-        self, workdir: Path, source: str | Path, name: str, args: list[str], env: dict[str, str] | None
+        self,
+        workdir: Path,
+        source: str | Path,
+        name: str,
+        args: list[str],
+        env: dict[str, str] | None,
     ) -> None:
-        import os
-
         self.name = name
         self.port = free_port()
         self.log_path = workdir / f"serve-{name}-{self.port}.log"
         argv = [sys.executable, "-m", "sextant", "serve", str(source), "--name", name]
-        argv += ["--host", "127.0.0.1", "--port", str(self.port), "--cache-dir", str(workdir / "cache")]
+        argv += [
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(self.port),
+            "--cache-dir",
+            str(workdir / "cache"),
+        ]
         argv += ["--drain-seconds", "0"]  # tests that drain pass their own
         self.process = ManagedProcess(
             f"sextant-serve-{name}",

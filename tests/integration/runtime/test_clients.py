@@ -8,6 +8,9 @@ from pathlib import Path
 import numpy as np
 import onnxruntime as ort
 import pytest
+import tritonclient.http as triton
+from kserve import InferenceRESTClient, InferInput, InferRequest, RESTConfig
+from tritonclient.utils import InferenceServerException
 
 from tests.integration.runtime.conftest import RuntimeServer, Serve
 from tests.unit.runtime import model_files
@@ -29,7 +32,6 @@ def expected(linear: Path, x: np.ndarray) -> np.ndarray:
 
 @pytest.mark.parametrize("binary", [True, False], ids=["binary", "json"])
 def test_tritonclient_http(server: RuntimeServer, linear: Path, binary: bool) -> None:
-    import tritonclient.http as triton
 
     client = triton.InferenceServerClient(server.url.removeprefix("http://"))
     assert client.is_server_live()
@@ -53,13 +55,13 @@ def test_tritonclient_http(server: RuntimeServer, linear: Path, binary: bool) ->
 
 
 def test_tritonclient_sees_errors_as_exceptions_with_the_message(server: RuntimeServer) -> None:
-    import tritonclient.http as triton
-    from tritonclient.utils import InferenceServerException
 
     client = triton.InferenceServerClient(server.url.removeprefix("http://"))
     tensor = triton.InferInput("x", [1, 5], "FP32")
     tensor.set_data_from_numpy(np.zeros((1, 5), np.float32))
-    with pytest.raises(InferenceServerException, match=r"shape \[1, 5\] but the model expects \[-1, 4\]"):
+    with pytest.raises(
+        InferenceServerException, match=r"shape \[1, 5\] but the model expects \[-1, 4\]"
+    ):
         client.infer("linear", [tensor])
     with pytest.raises(InferenceServerException, match="is not served here"):
         client.get_model_metadata("nope")
@@ -67,7 +69,6 @@ def test_tritonclient_sees_errors_as_exceptions_with_the_message(server: Runtime
 
 @pytest.mark.parametrize("binary", [False, True], ids=["json", "binary"])
 def test_kserve_inference_rest_client(server: RuntimeServer, linear: Path, binary: bool) -> None:
-    from kserve import InferenceRESTClient, InferInput, InferRequest, RESTConfig
 
     x = np.random.default_rng(4).standard_normal((3, 4)).astype(np.float32)
 

@@ -76,7 +76,9 @@ def test_a_full_queue_answers_429_at_once(sleeper: RuntimeServer) -> None:
     assert [codes for _, codes in queued] == [[200], [200]]
 
 
-def test_a_request_past_its_deadline_gets_504_and_costs_no_inference(sleeper: RuntimeServer) -> None:
+def test_a_request_past_its_deadline_gets_504_and_costs_no_inference(
+    sleeper: RuntimeServer,
+) -> None:
     running, codes = in_background(sleeper, 3.0)
     wait_running(sleeper, 1)
     time.sleep(0.3)
@@ -97,7 +99,9 @@ def test_a_request_past_its_deadline_gets_504_and_costs_no_inference(sleeper: Ru
     assert batches_run(sleeper) == before + 1  # only the running request's batch
 
 
-def test_a_backend_exception_is_500_with_the_reason_and_the_server_goes_on(sleeper: RuntimeServer) -> None:
+def test_a_backend_exception_is_500_with_the_reason_and_the_server_goes_on(
+    sleeper: RuntimeServer,
+) -> None:
     failed = sleeper.infer(sleep_input(-1.0))
     assert failed.status_code == 500
     assert "negative sleep requested" in failed.json()["error"]
@@ -108,10 +112,10 @@ def test_a_backend_exception_is_500_with_the_reason_and_the_server_goes_on(sleep
     ("content", "headers", "message"),
     [
         (b'{"inputs": [', {}, "not valid JSON"),
-        (b'{"inputs": [{"name": "nope", "shape": [1, 1], "datatype": "FP32", "data": [1]}]}', {}, "unknown input 'nope'"),
-        (b'{"inputs": [{"name": "input_0", "shape": [1, 1], "datatype": "FP64", "data": [1]}]}', {}, "datatype 'FP64' but the model expects FP32"),
-        (b'{"inputs": [{"name": "input_0", "shape": [1, 2], "datatype": "FP32", "data": [1, 2]}]}', {}, "shape [1, 2] but the model expects [-1, 1]"),
-        (b'{"inputs": [{"name": "input_0", "shape": [2, 1], "datatype": "FP32", "data": [1]}]}', {}, "'data' has 1 elements but shape [2, 1] needs 2"),
+        (b'{"inputs": [{"name": "nope", "shape": [1, 1], "datatype": "FP32", "data": [1]}]}', {}, "unknown input 'nope'"),  # noqa: E501
+        (b'{"inputs": [{"name": "input_0", "shape": [1, 1], "datatype": "FP64", "data": [1]}]}', {}, "datatype 'FP64' but the model expects FP32"),  # noqa: E501
+        (b'{"inputs": [{"name": "input_0", "shape": [1, 2], "datatype": "FP32", "data": [1, 2]}]}', {}, "shape [1, 2] but the model expects [-1, 1]"),  # noqa: E501
+        (b'{"inputs": [{"name": "input_0", "shape": [2, 1], "datatype": "FP32", "data": [1]}]}', {}, "'data' has 1 elements but shape [2, 1] needs 2"),  # noqa: E501
         (b"[" + b"0," * 4000 + b"0]", {}, "over the 4096-byte limit"),
         (b"{}", {"Inference-Header-Content-Length": "99"}, "Inference-Header-Content-Length is 99"),
     ],
@@ -128,10 +132,14 @@ def test_bad_requests_are_400_naming_the_input_and_what_was_expected(
 def test_an_unknown_model_is_404(sleeper: RuntimeServer) -> None:
     response = httpx.post(f"{sleeper.url}/v2/models/other/infer", json={}, timeout=10)
     assert response.status_code == 404
-    assert response.json() == {"error": "model 'other' is not served here; this server serves 'sleeper'"}
+    assert response.json() == {
+        "error": "model 'other' is not served here; this server serves 'sleeper'"
+    }
 
 
-def test_a_model_that_cannot_load_exits_non_zero_with_the_reason(serve: Serve, tmp_path: Path) -> None:
+def test_a_model_that_cannot_load_exits_non_zero_with_the_reason(
+    serve: Serve, tmp_path: Path
+) -> None:
     junk = tmp_path / "junk.bin"
     junk.write_bytes(b"not a model")
     server = serve(junk, wait=False)

@@ -4,9 +4,16 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import httpx
+import mlflow.pyfunc
 import numpy as np
+import onnxruntime as ort
+import pandas as pd
 import pytest
+import torch
+import tritonclient.http as triton
 
+from sextant_runtime.datatypes import NUMPY_DTYPES
 from tests.integration.runtime.conftest import Serve
 from tests.unit.runtime import model_files
 from tests.unit.runtime.test_protocol import sample
@@ -25,7 +32,6 @@ def _post(server, name: str, x: np.ndarray):  # type: ignore[no-untyped-def]
 
 
 def test_onnx_matches_onnxruntime(serve: Serve, tmp_path: Path) -> None:
-    import onnxruntime as ort
 
     path = model_files.onnx_linear(tmp_path / "linear.onnx")
     server = serve(path)
@@ -39,13 +45,11 @@ def test_onnx_matches_onnxruntime(serve: Serve, tmp_path: Path) -> None:
 
 
 def server_metadata(server):  # type: ignore[no-untyped-def]
-    import httpx
 
     return httpx.get(f"{server.url}/v2/models/{server.name}", timeout=5).json()
 
 
 def test_torchscript_matches_torch(serve: Serve, tmp_path: Path) -> None:
-    import torch
 
     path = model_files.torchscript(tmp_path / "model.pt")
     server = serve(path, "--format", "torchscript")
@@ -53,12 +57,13 @@ def test_torchscript_matches_torch(serve: Serve, tmp_path: Path) -> None:
     [out] = _post(server, "x", x)["outputs"]
     with torch.inference_mode():
         expected = torch.jit.load(str(path))(torch.from_numpy(x)).numpy()
-    np.testing.assert_allclose(np.array(out["data"], dtype=np.float32).reshape(3, 3), expected, rtol=1e-6)
+    np.testing.assert_allclose(
+        np.array(out["data"], dtype=np.float32).reshape(3, 3), expected, rtol=1e-6
+    )
     assert server_metadata(server)["platform"] == "pytorch_libtorch"
 
 
 def test_torch_export_matches_the_exported_program(serve: Serve, tmp_path: Path) -> None:
-    import torch
 
     path = model_files.torch_export(tmp_path / "model.pt2")
     server = serve(path)
@@ -69,11 +74,12 @@ def test_torch_export_matches_the_exported_program(serve: Serve, tmp_path: Path)
     [out] = _post(server, "input", x)["outputs"]
     with torch.inference_mode():
         expected = torch.export.load(str(path)).module()(torch.from_numpy(x)).numpy()
-    np.testing.assert_allclose(np.array(out["data"], dtype=np.float32).reshape(6, 3), expected, rtol=1e-6)
+    np.testing.assert_allclose(
+        np.array(out["data"], dtype=np.float32).reshape(6, 3), expected, rtol=1e-6
+    )
 
 
 def test_mlflow_pyfunc_tensor_model_matches_pyfunc_predict(serve: Serve, tmp_path: Path) -> None:
-    import mlflow.pyfunc
 
     path = model_files.mlflow_pyfunc(tmp_path / "pyfunc")
     server = serve(path)
@@ -84,9 +90,9 @@ def test_mlflow_pyfunc_tensor_model_matches_pyfunc_predict(serve: Serve, tmp_pat
     assert server_metadata(server)["platform"] == "mlflow_pyfunc"
 
 
-def test_mlflow_pyfunc_column_model_takes_one_tensor_per_column(serve: Serve, tmp_path: Path) -> None:
-    import mlflow.pyfunc
-    import pandas as pd
+def test_mlflow_pyfunc_column_model_takes_one_tensor_per_column(
+    serve: Serve, tmp_path: Path
+) -> None:
 
     path = model_files.mlflow_pyfunc(tmp_path / "columns", columns=True)
     server = serve(path)
@@ -112,9 +118,6 @@ def all_types_server(serve_module: Serve, tmp_path_factory: pytest.TempPathFacto
 
 @pytest.mark.parametrize("binary", [False, True], ids=["json", "binary"])
 def test_every_datatype_round_trips_through_onnxruntime(all_types_server, binary: bool) -> None:  # type: ignore[no-untyped-def]
-    import tritonclient.http as triton
-
-    from sextant_runtime.datatypes import NUMPY_DTYPES
 
     client = triton.InferenceServerClient(all_types_server.url.removeprefix("http://"))
     inputs, outputs, arrays = [], [], {}
@@ -130,7 +133,9 @@ def test_every_datatype_round_trips_through_onnxruntime(all_types_server, binary
         got = result.as_numpy(f"y_{datatype.lower()}")
         assert got is not None, datatype
         if datatype == "BYTES":
-            assert [bytes(v) if not isinstance(v, str) else v.encode() for v in got.reshape(-1)] == list(arr.reshape(-1))
+            assert [
+                bytes(v) if not isinstance(v, str) else v.encode() for v in got.reshape(-1)
+            ] == list(arr.reshape(-1))
         else:
             assert got.dtype == NUMPY_DTYPES[datatype], datatype
             np.testing.assert_array_equal(got, arr)

@@ -13,7 +13,9 @@ import httpx
 from tests.integration.runtime.conftest import Serve
 from tests.unit.runtime import model_files
 
-BODY = {"inputs": [{"name": "x", "shape": [1, 4], "datatype": "FP32", "data": [1.0, 2.0, 3.0, 4.0]}]}
+BODY = {
+    "inputs": [{"name": "x", "shape": [1, 4], "datatype": "FP32", "data": [1.0, 2.0, 3.0, 4.0]}]
+}
 
 
 def test_sigterm_under_load_loses_no_request(serve: Serve, tmp_path: Path) -> None:
@@ -36,7 +38,13 @@ def test_sigterm_under_load_loses_no_request(serve: Serve, tmp_path: Path) -> No
                         errors.append(repr(err))
                     return
                 with lock:
-                    results.append((time.monotonic(), response.status_code, response.headers.get("connection", "")))
+                    results.append(
+                        (
+                            time.monotonic(),
+                            response.status_code,
+                            response.headers.get("connection", ""),
+                        )
+                    )
 
     def watch_readiness() -> None:
         with httpx.Client(timeout=5) as http:

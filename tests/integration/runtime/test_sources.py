@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import threading
-from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -12,6 +11,7 @@ import httpx
 import mlflow
 import numpy as np
 import onnx
+import onnxruntime as ort
 import pytest
 from mlflow import MlflowClient
 
@@ -70,17 +70,22 @@ def model_bytes(tmp_path: Path) -> bytes:
     return model_files.onnx_linear(tmp_path / "src" / "m.onnx").read_bytes()
 
 
-def test_http_download_retries_server_errors_and_short_bodies(tmp_path: Path, model_bytes: bytes) -> None:
+def test_http_download_retries_server_errors_and_short_bodies(
+    tmp_path: Path, model_bytes: bytes
+) -> None:
     with FileServer(model_bytes, ["503", "short", "ok"]) as files:
         path = download(files.url(), tmp_path / "cache", backoff=0.01)
         assert path.read_bytes() == model_bytes
         assert files.requests == 3
         again = download(files.url(), tmp_path / "cache", backoff=0.01)
-        assert again == path and files.requests == 3  # served from the cache
+        assert again == path
+        assert files.requests == 3  # served from the cache
     assert not list(path.parent.glob(".partial-*"))
 
 
-def test_http_download_gives_up_after_the_attempts_with_the_last_reason(tmp_path: Path, model_bytes: bytes) -> None:
+def test_http_download_gives_up_after_the_attempts_with_the_last_reason(
+    tmp_path: Path, model_bytes: bytes
+) -> None:
     with FileServer(model_bytes, ["short"]) as files:
         with pytest.raises(SourceError, match="failed after 3 attempts"):
             download(files.url(), tmp_path / "cache", backoff=0.01)
@@ -115,30 +120,33 @@ def test_local_paths_and_file_uris_are_used_in_place(tmp_path: Path) -> None:
 def test_serving_from_an_http_url(serve: Serve, model_bytes: bytes) -> None:
     with FileServer(model_bytes, ["ok"]) as files:
         server = serve(files.url("linear.onnx"))
-    response = server.infer([{"name": "x", "shape": [1, 4], "datatype": "FP32", "data": [1, 2, 3, 4]}])
+    response = server.infer(
+        [{"name": "x", "shape": [1, 4], "datatype": "FP32", "data": [1, 2, 3, 4]}]
+    )
     assert response.status_code == 200
 
 
 @pytest.fixture
-def registered(mlflow_server: LocalMlflow, tmp_path: Path) -> Iterator[tuple[str, str, str]]:
+def registered(mlflow_server: LocalMlflow, tmp_path: Path) -> tuple[str, str, str]:
     """Two versions of an ONNX model in the registry; alias 'champion' on the second."""
     mlflow.set_tracking_uri(mlflow_server.url)
     versions = []
     for seed in (1, 2):
         model = onnx.load(str(model_files.onnx_linear(tmp_path / f"v{seed}.onnx", seed=seed)))
         with mlflow.start_run():
-            info = mlflow.onnx.log_model(model, name="model", registered_model_name="runtime-linear")
+            info = mlflow.onnx.log_model(
+                model, name="model", registered_model_name="runtime-linear"
+            )
         versions.append(str(info.registered_model_version))
     MlflowClient(tracking_uri=mlflow_server.url).set_registered_model_alias(
         "runtime-linear", "champion", versions[1]
     )
-    yield mlflow_server.url, versions[0], versions[1]
+    return mlflow_server.url, versions[0], versions[1]
 
 
 def test_serving_models_alias_and_version_from_the_registry(
     serve: Serve, registered: tuple[str, str, str], tmp_path: Path
 ) -> None:
-    import onnxruntime as ort
 
     tracking, first, second = registered
     x = np.arange(4, dtype=np.float32).reshape(1, 4)
@@ -149,17 +157,25 @@ def test_serving_models_alias_and_version_from_the_registry(
         server = serve(source, name="linear", env={"MLFLOW_TRACKING_URI": tracking})
         meta = httpx.get(f"{server.url}/v2/models/linear", timeout=5).json()
         assert meta["versions"] == [version]
-        assert meta["platform"] == "onnxruntime_onnx"  # the onnx flavor runs on onnxruntime directly
-        out = server.infer([{"name": "x", "shape": [1, 4], "datatype": "FP32", "data": x.reshape(-1).tolist()}])
+        assert (
+            meta["platform"] == "onnxruntime_onnx"
+        )  # the onnx flavor runs on onnxruntime directly
+        out = server.infer(
+            [{"name": "x", "shape": [1, 4], "datatype": "FP32", "data": x.reshape(-1).tolist()}]
+        )
         expected = ort.InferenceSession(
             str(model_files.onnx_linear(tmp_path / f"check{seed}.onnx", seed=seed))
         ).run(None, {"x": x})[0]
-        np.testing.assert_array_equal(np.array(out.json()["outputs"][0]["data"], np.float32), expected.reshape(-1))
+        np.testing.assert_array_equal(
+            np.array(out.json()["outputs"][0]["data"], np.float32), expected.reshape(-1)
+        )
         metrics = httpx.get(f"{server.url}/metrics", timeout=5).text
         assert f'version="{version}"' in metrics
 
 
-def test_a_missing_registry_alias_is_a_clear_error(registered: tuple[str, str, str], tmp_path: Path) -> None:
+def test_a_missing_registry_alias_is_a_clear_error(
+    registered: tuple[str, str, str], tmp_path: Path
+) -> None:
     tracking, _, _ = registered
     with pytest.raises(SourceError, match="no-such-alias"):
         fetch("models:/runtime-linear@no-such-alias", tmp_path, tracking_uri=tracking)

@@ -6,8 +6,12 @@ import json
 import textwrap
 from pathlib import Path
 
+import mlflow.pyfunc
 import numpy as np
 import onnx
+import pandas as pd
+import torch
+from mlflow.models import infer_signature
 from onnx import TensorProto, helper, numpy_helper
 
 ONNX_TYPES = {
@@ -65,7 +69,10 @@ def onnx_identity(path: Path, datatype: str, inner: int = 3) -> Path:
 def onnx_two_inputs(path: Path) -> Path:
     """sum = a + b (FP32 [batch, 2]) and count = c (INT64 [batch, 1]) passed through."""
     graph = helper.make_graph(
-        [helper.make_node("Add", ["a", "b"], ["sum"]), helper.make_node("Identity", ["c"], ["count"])],
+        [
+            helper.make_node("Add", ["a", "b"], ["sum"]),
+            helper.make_node("Identity", ["c"], ["count"]),
+        ],
         "two",
         [
             helper.make_tensor_value_info("a", TensorProto.FLOAT, ["batch", 2]),
@@ -81,7 +88,6 @@ def onnx_two_inputs(path: Path) -> Path:
 
 
 def torch_module(seed: int = 0):  # type: ignore[no-untyped-def]
-    import torch
 
     torch.manual_seed(seed)
     return torch.nn.Sequential(torch.nn.Linear(4, 8), torch.nn.ReLU(), torch.nn.Linear(8, 3)).eval()
@@ -94,7 +100,6 @@ TORCH_SIGNATURE = {
 
 
 def torchscript(path: Path, *, embed_signature: bool = True) -> Path:
-    import torch
 
     traced = torch.jit.trace(torch_module(), torch.zeros(2, 4))
     extra = {"sextant.json": json.dumps(TORCH_SIGNATURE)} if embed_signature else {}
@@ -104,16 +109,17 @@ def torchscript(path: Path, *, embed_signature: bool = True) -> Path:
 
 
 def torch_export(path: Path) -> Path:
-    import torch
 
     batch = torch.export.Dim("batch", min=1, max=4096)
-    program = torch.export.export(torch_module(), (torch.zeros(2, 4),), dynamic_shapes=({0: batch},))
+    program = torch.export.export(
+        torch_module(), (torch.zeros(2, 4),), dynamic_shapes=({0: batch},)
+    )
     path.parent.mkdir(parents=True, exist_ok=True)
     torch.export.save(program, str(path))
     return path
 
 
-_PYFUNC_CODE = '''
+_PYFUNC_CODE = """
 import numpy as np
 import mlflow.pyfunc
 from mlflow.models import set_model
@@ -127,14 +133,11 @@ class Scaler(mlflow.pyfunc.PythonModel):
 
 
 set_model(Scaler())
-'''
+"""
 
 
 def mlflow_pyfunc(path: Path, *, columns: bool = False) -> Path:
     """An MLflow pyfunc model (models-from-code: self-contained, no pickled test classes)."""
-    import mlflow.pyfunc
-    import pandas as pd
-    from mlflow.models import infer_signature
 
     code = path.parent / f"{path.name}_code.py"
     code.parent.mkdir(parents=True, exist_ok=True)
@@ -186,8 +189,6 @@ set_model(Sleeper())
 
 def mlflow_sleeper(path: Path) -> Path:
     """x: FP32 [-1, 1] = seconds to sleep; y = x. Slow on demand, failing on demand."""
-    import mlflow.pyfunc
-    from mlflow.models import infer_signature
 
     code = path.parent / f"{path.name}_code.py"
     code.parent.mkdir(parents=True, exist_ok=True)

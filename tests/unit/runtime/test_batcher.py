@@ -51,9 +51,14 @@ def test_any_mix_of_requests_comes_back_split_correctly_in_order(
     rows: list[int], inners: list[int], max_batch_size: int, max_delay_ms: float
 ) -> None:
     backend = Doubler()
-    requests = [request(n, inner, base=1000.0 * i) for i, (n, inner) in enumerate(zip(rows, inners, strict=False))]
+    requests = [
+        request(n, inner, base=1000.0 * i)
+        for i, (n, inner) in enumerate(zip(rows, inners, strict=False))
+    ]
 
-    results = run(serve_all(backend, requests, max_batch_size=max_batch_size, max_delay_ms=max_delay_ms))
+    results = run(
+        serve_all(backend, requests, max_batch_size=max_batch_size, max_delay_ms=max_delay_ms)
+    )
 
     for req, result in zip(requests, results, strict=True):
         np.testing.assert_array_equal(result["y"], req.inputs["x"] * 2)
@@ -64,7 +69,9 @@ def test_any_mix_of_requests_comes_back_split_correctly_in_order(
         if sent:
             np.testing.assert_array_equal(np.concatenate(ran), np.concatenate(sent))
     for batch in backend.batches:
-        single = any(batch.shape[0] == r.rows and np.array_equal(batch, r.inputs["x"]) for r in requests)
+        single = any(
+            batch.shape[0] == r.rows and np.array_equal(batch, r.inputs["x"]) for r in requests
+        )
         assert batch.shape[0] <= max_batch_size or single
 
 
@@ -82,7 +89,9 @@ def test_a_batch_closes_when_it_is_full_without_waiting_for_the_delay() -> None:
     async def scenario() -> float:
         loop = asyncio.get_running_loop()
         started = loop.time()
-        await serve_all(backend, [request(1) for _ in range(8)], max_batch_size=8, max_delay_ms=10_000)
+        await serve_all(
+            backend, [request(1) for _ in range(8)], max_batch_size=8, max_delay_ms=10_000
+        )
         return loop.time() - started
 
     assert run(scenario()) < 5  # far below the 10 s delay
@@ -95,7 +104,9 @@ def test_a_batch_closes_after_the_delay_when_not_full() -> None:
     async def scenario() -> float:
         loop = asyncio.get_running_loop()
         started = loop.time()
-        await serve_all(backend, [request(1) for _ in range(3)], max_batch_size=32, max_delay_ms=200)
+        await serve_all(
+            backend, [request(1) for _ in range(3)], max_batch_size=32, max_delay_ms=200
+        )
         return loop.time() - started
 
     assert run(scenario()) >= 0.19
@@ -111,7 +122,11 @@ def test_requests_bigger_than_the_batch_run_alone_and_whole() -> None:
 
 def test_max_batch_size_one_runs_each_request_alone() -> None:
     backend = Doubler()
-    run(serve_all(backend, [request(1, base=i) for i in range(10)], max_batch_size=1, max_delay_ms=50))
+    run(
+        serve_all(
+            backend, [request(1, base=i) for i in range(10)], max_batch_size=1, max_delay_ms=50
+        )
+    )
     assert [b.shape[0] for b in backend.batches] == [1] * 10
 
 
@@ -184,7 +199,8 @@ def test_a_backend_exception_fails_only_the_requests_of_that_batch() -> None:
         return results
 
     results = run(scenario())
-    assert isinstance(results[0], BackendFailed) and isinstance(results[1], BackendFailed)
+    assert isinstance(results[0], BackendFailed)
+    assert isinstance(results[1], BackendFailed)
     assert "RuntimeError: the model refused this batch" in str(results[0])
     for result, base in zip(results[2:], (2.0, 3.0), strict=True):
         np.testing.assert_array_equal(result["y"], request(1, base=base).inputs["x"] * 2)
@@ -212,7 +228,9 @@ def test_stop_finishes_what_is_queued_first() -> None:
     backend = Doubler()
 
     async def scenario() -> list[dict[str, np.ndarray]]:
-        batcher = Batcher(backend, asyncio.get_running_loop(), max_batch_size=4, max_delay_ms=10_000)
+        batcher = Batcher(
+            backend, asyncio.get_running_loop(), max_batch_size=4, max_delay_ms=10_000
+        )
         batcher.start()
         futures = [batcher.submit(request(1, base=i)) for i in range(3)]
         await asyncio.sleep(0.02)

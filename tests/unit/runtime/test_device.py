@@ -23,7 +23,9 @@ def test_device_choice(requested: str, cuda: bool, expected: str) -> None:
 
 
 def test_cuda_without_a_gpu_is_an_error_that_says_what_was_seen() -> None:
-    with pytest.raises(DeviceError, match=r"--device cuda .* onnxruntime \(providers: CPUExecutionProvider\)"):
+    with pytest.raises(
+        DeviceError, match=r"--device cuda .* onnxruntime \(providers: CPUExecutionProvider\)"
+    ):
         onnxruntime_providers("cuda", [ORT_CPU])
 
 

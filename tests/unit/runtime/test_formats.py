@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
+import mlflow.onnx
+import onnx
 import pytest
 
 from sextant_runtime.backends import load_backend
@@ -34,9 +37,6 @@ def test_mlflow_directories_are_pyfunc_unless_they_hold_an_onnx_flavor(tmp_path:
     pyfunc = model_files.mlflow_pyfunc(tmp_path / "pyfunc")
     assert detect_format(pyfunc) == ("mlflow-pyfunc", pyfunc)
 
-    import mlflow.onnx
-    import onnx
-
     onnx_model = onnx.load(str(model_files.onnx_linear(tmp_path / "x.onnx")))
     mlflow.onnx.save_model(onnx_model, str(tmp_path / "mlflow-onnx"))
     fmt, artifact = detect_format(tmp_path / "mlflow-onnx")
@@ -55,7 +55,10 @@ def test_a_directory_with_one_model_file_is_that_file(tmp_path: Path) -> None:
     [
         (lambda p: p / "missing.onnx", "does not exist"),
         (lambda p: (p / "empty").mkdir() or p / "empty", "not exactly one model file"),
-        (lambda p: (p / "junk.bin").write_bytes(b"hello") and p / "junk.bin", "cannot tell the format"),
+        (
+            lambda p: (p / "junk.bin").write_bytes(b"hello") and p / "junk.bin",
+            "cannot tell the format",
+        ),
     ],
 )
 def test_undetectable_artifacts_fail_with_a_reason(tmp_path: Path, setup, message: str) -> None:  # type: ignore[no-untyped-def]
@@ -75,7 +78,6 @@ def test_torchscript_without_a_signature_says_how_to_add_one(tmp_path: Path) -> 
 
 
 def test_torchscript_signature_may_sit_beside_the_file(tmp_path: Path) -> None:
-    import json
 
     path = model_files.torchscript(tmp_path / "bare.pt", embed_signature=False)
     (tmp_path / "sextant.json").write_text(json.dumps(model_files.TORCH_SIGNATURE))

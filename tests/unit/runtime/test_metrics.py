@@ -38,16 +38,25 @@ def test_every_contract_metric_is_exposed_with_model_version_and_track_labels() 
         "sextant_inference_inflight_requests",
         "sextant_inference_prediction",
     }
-    requests = {s[1]["code"]: s[2] for s in got["sextant_inference_requests"] if s[0].endswith("_total")}
+    requests = {
+        s[1]["code"]: s[2] for s in got["sextant_inference_requests"] if s[0].endswith("_total")
+    }
     assert requests == {"200": 2.0, "400": 1.0}
     for samples in got.values():
         for _, sample_labels, _ in samples:
             assert {k: sample_labels[k] for k in labels} == labels
-    assert ("sextant_inference_inflight_requests", labels, 2.0) in got["sextant_inference_inflight_requests"]
+    assert ("sextant_inference_inflight_requests", labels, 2.0) in got[
+        "sextant_inference_inflight_requests"
+    ]
     batch = {s[0]: s[2] for s in got["sextant_inference_batch_size"] if "le" not in s[1]}
-    assert batch == {"sextant_inference_batch_size_count": 1.0, "sextant_inference_batch_size_sum": 6.0}
+    assert batch == {
+        "sextant_inference_batch_size_count": 1.0,
+        "sextant_inference_batch_size_sum": 6.0,
+    }
     prediction = {
-        s[1].get("le"): s[2] for s in got["sextant_inference_prediction"] if s[0].endswith("_bucket")
+        s[1].get("le"): s[2]
+        for s in got["sextant_inference_prediction"]
+        if s[0].endswith("_bucket")
     }
     # first element of each of the 6 rows: 0.1, 0.7, 0.1, 0.7, 0.1, 0.7
     assert prediction["0.1"] == 3.0

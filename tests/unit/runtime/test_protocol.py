@@ -36,7 +36,9 @@ def sample(datatype: str, shape: tuple[int, ...]) -> np.ndarray:
 
 
 def json_body(arr: np.ndarray, datatype: str, **extra: Any) -> bytes:
-    data = [v.decode() for v in arr.reshape(-1)] if datatype == "BYTES" else arr.reshape(-1).tolist()
+    data = (
+        [v.decode() for v in arr.reshape(-1)] if datatype == "BYTES" else arr.reshape(-1).tolist()
+    )
     entry = {"name": "x", "shape": list(arr.shape), "datatype": datatype, "data": data}
     return orjson.dumps({"inputs": [entry], **extra})
 
@@ -86,7 +88,9 @@ def test_outputs_encode_as_json_or_binary_and_decode_back(datatype: str) -> None
     assert (response["model_name"], response["model_version"]) == ("m", "7")
     [out] = response["outputs"]
     assert (out["name"], out["datatype"], out["shape"]) == ("y", datatype, [2, 3])
-    expected = [v.decode() for v in arr.reshape(-1)] if datatype == "BYTES" else arr.reshape(-1).tolist()
+    expected = (
+        [v.decode() for v in arr.reshape(-1)] if datatype == "BYTES" else arr.reshape(-1).tolist()
+    )
     assert out["data"] == expected
 
     request = InferRequest({}, 2, None, outputs=["y"], binary_outputs=frozenset({"y"}))
@@ -119,7 +123,11 @@ def test_request_id_and_parameters_are_kept_and_rows_and_key_follow_the_shape() 
 
 def test_nested_json_data_is_accepted_in_row_major_order() -> None:
     body = orjson.dumps(
-        {"inputs": [{"name": "x", "shape": [2, 3], "datatype": "FP32", "data": [[1, 2, 3], [4, 5, 6]]}]}
+        {
+            "inputs": [
+                {"name": "x", "shape": [2, 3], "datatype": "FP32", "data": [[1, 2, 3], [4, 5, 6]]}
+            ]
+        }
     )
     got = codec_for("FP32").decode(body).inputs["x"]
     np.testing.assert_array_equal(got, np.arange(1, 7, dtype=np.float32).reshape(2, 3))
@@ -149,25 +157,27 @@ BAD_REQUESTS = [
     (b"{not json", "not valid JSON"),
     (b"[1, 2]", "must be a JSON object"),
     (orjson.dumps({"inputs": []}), "non-empty 'inputs' list; model takes x (FP32 [-1, 3])"),
-    (orjson.dumps({"inputs": [entry(name="z")]}), "unknown input 'z': model m takes x (FP32 [-1, 3])"),
+    (orjson.dumps({"inputs": [entry(name="z")]}), "unknown input 'z': model m takes x (FP32 [-1, 3])"),  # noqa: E501
     (orjson.dumps({"inputs": [entry(), entry()]}), "input 'x' appears twice"),
-    (orjson.dumps({"inputs": [entry(datatype="INT32")]}), "input 'x': datatype 'INT32' but the model expects FP32"),
-    (orjson.dumps({"inputs": [entry(shape=[1, 4], data=[1, 2, 3, 4])]}), "shape [1, 4] but the model expects [-1, 3]"),
+    (orjson.dumps({"inputs": [entry(datatype="INT32")]}), "input 'x': datatype 'INT32' but the model expects FP32"),  # noqa: E501
+    (orjson.dumps({"inputs": [entry(shape=[1, 4], data=[1, 2, 3, 4])]}), "shape [1, 4] but the model expects [-1, 3]"),  # noqa: E501
     (orjson.dumps({"inputs": [entry(shape=[3])]}), "shape [3] but the model expects [-1, 3]"),
-    (orjson.dumps({"inputs": [entry(shape=[1, -3])]}), "shape must be a list of non-negative integers"),
-    (orjson.dumps({"inputs": [entry(shape=[2, 3])]}), "'data' has 3 elements but shape [2, 3] needs 6"),
+    (orjson.dumps({"inputs": [entry(shape=[1, -3])]}), "shape must be a list of non-negative integers"),  # noqa: E501
+    (orjson.dumps({"inputs": [entry(shape=[2, 3])]}), "'data' has 3 elements but shape [2, 3] needs 6"),  # noqa: E501
     (orjson.dumps({"inputs": [entry(data=["a", "b", "c"])]}), "holds values that are not FP32"),
     (orjson.dumps({"inputs": [entry(data=[1.0, None, 3.0])]}), "holds values that are not FP32"),
     (orjson.dumps({"inputs": [entry(data=[[1.0], [2.0, 3.0]])]}), "not a rectangular list"),
     (orjson.dumps({"inputs": [entry(data="123")]}), "'data' must be a list"),
-    (orjson.dumps({"inputs": [{"name": "x", "shape": [1, 3], "datatype": "FP32"}]}), "needs 'data' or parameters.binary_data_size"),
-    (orjson.dumps({"inputs": [entry()], "outputs": [{"name": "nope"}]}), "unknown output 'nope': model m produces y"),
+    (orjson.dumps({"inputs": [{"name": "x", "shape": [1, 3], "datatype": "FP32"}]}), "needs 'data' or parameters.binary_data_size"),  # noqa: E501
+    (orjson.dumps({"inputs": [entry()], "outputs": [{"name": "nope"}]}), "unknown output 'nope': model m produces y"),  # noqa: E501
     (orjson.dumps({"inputs": [entry()], "parameters": [1]}), "'parameters' must be an object"),
 ]  # fmt: skip
 
 
 @pytest.mark.parametrize(("body", "message"), BAD_REQUESTS)
-def test_malformed_requests_are_rejected_with_a_message_naming_the_problem(body: bytes, message: str) -> None:
+def test_malformed_requests_are_rejected_with_a_message_naming_the_problem(
+    body: bytes, message: str
+) -> None:
     with pytest.raises(BadRequest) as err:
         codec_for("FP32").decode(body)
     assert message in str(err.value)
@@ -179,8 +189,12 @@ def test_a_missing_input_is_named() -> None:
         (TensorSpec("a", "FP32", (-1, 1)), TensorSpec("b", "INT64", (-1, 1))),
         (TensorSpec("y", "FP32", (-1, 1)),),
     )
-    body = orjson.dumps({"inputs": [{"name": "a", "shape": [1, 1], "datatype": "FP32", "data": [1]}]})
-    with pytest.raises(BadRequest, match=r"missing input\(s\) b: model takes a \(FP32 \[-1, 1\]\), b \(INT64"):
+    body = orjson.dumps(
+        {"inputs": [{"name": "a", "shape": [1, 1], "datatype": "FP32", "data": [1]}]}
+    )
+    with pytest.raises(
+        BadRequest, match=r"missing input\(s\) b: model takes a \(FP32 \[-1, 1\]\), b \(INT64"
+    ):
         Codec("m", "1", sig).decode(body)
 
 
@@ -197,7 +211,9 @@ def test_a_missing_input_is_named() -> None:
 def test_json_values_that_do_not_fit_the_datatype_are_rejected(
     datatype: str, values: list[Any], message: str
 ) -> None:
-    body = orjson.dumps({"inputs": [{"name": "x", "shape": [1, 3], "datatype": datatype, "data": values}]})
+    body = orjson.dumps(
+        {"inputs": [{"name": "x", "shape": [1, 3], "datatype": datatype, "data": values}]}
+    )
     with pytest.raises(BadRequest, match=message):
         codec_for(datatype).decode(body)
 
@@ -205,9 +221,20 @@ def test_json_values_that_do_not_fit_the_datatype_are_rejected(
 def test_binary_size_that_does_not_match_the_shape_is_rejected() -> None:
     arr = sample("FP32", (1, 3))
     header = orjson.dumps(
-        {"inputs": [{"name": "x", "shape": [1, 3], "datatype": "FP32", "parameters": {"binary_data_size": 8}}]}
+        {
+            "inputs": [
+                {
+                    "name": "x",
+                    "shape": [1, 3],
+                    "datatype": "FP32",
+                    "parameters": {"binary_data_size": 8},
+                }
+            ]
+        }
     )
-    with pytest.raises(BadRequest, match=r"binary_data_size 8 but shape \[1, 3\] of FP32 needs 12 bytes"):
+    with pytest.raises(
+        BadRequest, match=r"binary_data_size 8 but shape \[1, 3\] of FP32 needs 12 bytes"
+    ):
         codec_for("FP32").decode(header + arr.tobytes()[:8], len(header))
 
 
@@ -233,7 +260,16 @@ def test_truncated_binary_bytes_elements_are_rejected() -> None:
     arr = sample("BYTES", (1, 3))
     raw = encode_bytes_tensor(arr)[:-1]
     header = orjson.dumps(
-        {"inputs": [{"name": "x", "shape": [1, 3], "datatype": "BYTES", "parameters": {"binary_data_size": len(raw)}}]}
+        {
+            "inputs": [
+                {
+                    "name": "x",
+                    "shape": [1, 3],
+                    "datatype": "BYTES",
+                    "parameters": {"binary_data_size": len(raw)},
+                }
+            ]
+        }
     )
     with pytest.raises(BadRequest, match="input 'x': binary BYTES data"):
         codec_for("BYTES").decode(header + raw, len(header))
@@ -253,4 +289,6 @@ def test_a_model_without_a_signature_takes_what_the_request_declares() -> None:
     request = codec.decode(body)
     np.testing.assert_array_equal(request.inputs["anything"], np.array([4, 5]))
     with pytest.raises(BadRequest, match="datatype 'FP8' is not one of"):
-        codec.decode(orjson.dumps({"inputs": [{"name": "a", "shape": [1], "datatype": "FP8", "data": [1]}]}))
+        codec.decode(
+            orjson.dumps({"inputs": [{"name": "a", "shape": [1], "datatype": "FP8", "data": [1]}]})
+        )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import gzip
+import zlib
 from collections.abc import Callable, Coroutine
 from typing import Any
 
@@ -28,14 +29,19 @@ def body(rows: list[list[float]] | None = None, **extra: Any) -> bytes:
     rows = rows or [ROW]
     data = [v for row in rows for v in row]
     return orjson.dumps(
-        {"inputs": [{"name": "x", "shape": [len(rows), 3], "datatype": "FP32", "data": data}], **extra}
+        {
+            "inputs": [{"name": "x", "shape": [len(rows), 3], "datatype": "FP32", "data": data}],
+            **extra,
+        }
     )
 
 
 def run_with_server(scenario: Scenario, *, attach: bool = True, **config: Any) -> None:
     async def main() -> None:
         server = InferenceServer(ServeConfig(source="-", name="doubler", version="3", **config))
-        batcher = Batcher(Doubler(inner=3), asyncio.get_running_loop(), max_batch_size=8, max_delay_ms=1)
+        batcher = Batcher(
+            Doubler(inner=3), asyncio.get_running_loop(), max_batch_size=8, max_delay_ms=1
+        )
         if attach:
             batcher.start()
             codec = Codec("doubler", "3", batcher.backend.signature)
@@ -55,7 +61,10 @@ def test_health_metadata_and_inference_over_json() -> None:
     async def scenario(client: httpx.AsyncClient, server: InferenceServer) -> None:
         assert (await client.get("/v2/health/live")).json() == {"live": True}
         assert (await client.get("/v2/health/ready")).json() == {"ready": True}
-        assert (await client.get("/v2/models/doubler/ready")).json() == {"name": "doubler", "ready": True}
+        assert (await client.get("/v2/models/doubler/ready")).json() == {
+            "name": "doubler",
+            "ready": True,
+        }
         meta = (await client.get("/v2/models/doubler")).json()
         assert meta == {
             "name": "doubler",
@@ -72,7 +81,9 @@ def test_health_metadata_and_inference_over_json() -> None:
             assert response.status_code == 200
             out = response.json()
             assert out["id"] == "req-1"
-            assert out["outputs"] == [{"name": "y", "datatype": "FP32", "shape": [1, 3], "data": [2.0, 4.0, 6.0]}]
+            assert out["outputs"] == [
+                {"name": "y", "datatype": "FP32", "shape": [1, 3], "data": [2.0, 4.0, 6.0]}
+            ]
 
     run_with_server(scenario)
 
@@ -82,7 +93,14 @@ def test_binary_request_and_response() -> None:
         x = np.arange(6, dtype=np.float32).reshape(2, 3)
         header = orjson.dumps(
             {
-                "inputs": [{"name": "x", "shape": [2, 3], "datatype": "FP32", "parameters": {"binary_data_size": 24}}],
+                "inputs": [
+                    {
+                        "name": "x",
+                        "shape": [2, 3],
+                        "datatype": "FP32",
+                        "parameters": {"binary_data_size": 24},
+                    }
+                ],
                 "outputs": [{"name": "y", "parameters": {"binary_data": True}}],
             }
         )
@@ -104,14 +122,15 @@ def test_binary_request_and_response() -> None:
 
 def test_gzip_and_deflate_request_bodies_are_accepted() -> None:
     async def scenario(client: httpx.AsyncClient, server: InferenceServer) -> None:
-        import zlib
 
         for encoding, data in (("gzip", gzip.compress(body())), ("deflate", zlib.compress(body()))):
             response = await client.post(
                 "/v2/models/doubler/infer", content=data, headers={"Content-Encoding": encoding}
             )
             assert response.status_code == 200, response.text
-        bad = await client.post("/v2/models/doubler/infer", content=body(), headers={"Content-Encoding": "br"})
+        bad = await client.post(
+            "/v2/models/doubler/infer", content=body(), headers={"Content-Encoding": "br"}
+        )
         assert bad.status_code == 400
         assert "Content-Encoding 'br' is not supported" in bad.json()["error"]
 
@@ -121,8 +140,14 @@ def test_gzip_and_deflate_request_bodies_are_accepted() -> None:
 @pytest.mark.parametrize(
     ("path", "message"),
     [
-        ("/v2/models/other/infer", "model 'other' is not served here; this server serves 'doubler'"),
-        ("/v2/models/doubler/versions/9/infer", "model 'doubler' has no version '9'; serving version '3'"),
+        (
+            "/v2/models/other/infer",
+            "model 'other' is not served here; this server serves 'doubler'",
+        ),
+        (
+            "/v2/models/doubler/versions/9/infer",
+            "model 'doubler' has no version '9'; serving version '3'",
+        ),
         ("/v2/models/other", "model 'other' is not served here; this server serves 'doubler'"),
         ("/nowhere", "no route /nowhere"),
     ],
@@ -155,13 +180,18 @@ def test_bad_requests_are_400_and_the_server_keeps_serving() -> None:
             (b"x" * 2000, {}, "over the 1000-byte limit"),
         ]
         for content, headers, message in cases:
-            response = await client.post("/v2/models/doubler/infer", content=content, headers=headers)
+            response = await client.post(
+                "/v2/models/doubler/infer", content=content, headers=headers
+            )
             assert response.status_code == 400, content[:40]
             assert message in response.json()["error"]
         ok = await client.post("/v2/models/doubler/infer", content=body())
         assert ok.status_code == 200
         metrics = (await client.get("/metrics")).text
-        assert 'sextant_inference_requests_total{model="doubler",version="3",track="stable",code="400"} 6' in metrics
+        assert (
+            'sextant_inference_requests_total{model="doubler",version="3",track="stable",code="400"} 6'  # noqa: E501
+            in metrics
+        )
         assert 'code="200"} 1' in metrics
 
     run_with_server(scenario, max_request_bytes=1000)
