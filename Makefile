@@ -2,7 +2,7 @@
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: setup demo test lint unit integration e2e fmt clean crds
+.PHONY: setup demo test lint unit integration e2e fmt clean crds bench-runtime bench-http-stacks
 
 setup:  ## Debian packages, .venv with every extra, local tools (idempotent)
 	@bash hack/setup.sh
@@ -36,3 +36,9 @@ fmt: setup
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+
+bench-runtime: setup  ## Runtime throughput/latency vs the in-process onnxruntime ceiling (bench/README.md)
+	$(BIN)/python -m bench.runtime
+
+bench-http-stacks: setup  ## The same runtime app under granian (RSGI, ASGI) and uvicorn
+	$(BIN)/python -m bench.http_stacks
