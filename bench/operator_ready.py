@@ -118,8 +118,8 @@ def main() -> None:
 
     with tempfile.TemporaryDirectory(prefix="sextant-bench-") as tmp:
         root = Path(tmp)
-        # Enough CPU nodes for --many pods at 110 pods a node.
-        pools = NodePools(cpu=max(2, args.many // 100 + 1))
+        # Room for every pod of both runs (baseline and ModelDeployments) at 110 a node.
+        pools = NodePools(cpu=max(2, (2 * (args.many + args.repeat)) // 100 + 1))
         with LocalCluster(root / "cluster", pools=pools) as cluster:
             kube = cluster.access
             kube.kubectl("apply", "--server-side", "-f", str(REPO / "crds"))
