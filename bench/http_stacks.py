@@ -23,7 +23,7 @@ from typing import Any
 
 import httpx
 
-from bench.models import SMALL, save_mlp
+from bench.models import COMPUTE_BOUND, SMALL, save_mlp
 from bench.runtime import LOAD_CPU, SERVER_CPU, lua_script, wrk
 
 MODEL_ENV = "SEXTANT_BENCH_MODEL"
@@ -82,15 +82,20 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--seconds", type=int, default=5)
+    parser.add_argument("--model", choices=["small", "compute"], default="small")
+    parser.add_argument("--concurrency", default="1,16,64")
+    parser.add_argument("--stacks", default=",".join(STACKS))
     args = parser.parse_args()
+    layers = SMALL if args.model == "small" else COMPUTE_BOUND
     work = Path(tempfile.mkdtemp(prefix="sextant-stacks-"))
-    model = save_mlp(work / "small.onnx", SMALL)
-    script = lua_script(work / "small.lua", SMALL[0])
+    model = save_mlp(work / "model.onnx", layers)
+    script = lua_script(work / "model.lua", layers[0])
     bin_dir = Path(sys.executable).parent
     results: dict[tuple[str, int], list[tuple[float, float, float]]] = {}
     port = 18800
     for _ in range(args.rounds):
-        for name, argv in STACKS.items():
+        for name in args.stacks.split(","):
+            argv = STACKS[name]
             port += 1
             cmd = [
                 "taskset",
@@ -106,9 +111,9 @@ def main() -> None:
                 proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env)
                 url = f"http://127.0.0.1:{port}/v2/models/mlp/infer"
                 try:
-                    _wait(url)
+                    _wait(url, layers[0])
                     wrk(url, script, 16, 2)
-                    for connections in (1, 16, 64):
+                    for connections in [int(c) for c in args.concurrency.split(",")]:
                         rps, p50, p99, _ = wrk(url, script, connections, args.seconds)
                         results.setdefault((name, connections), []).append((rps, p50, p99))
                 finally:
@@ -124,16 +129,13 @@ def main() -> None:
     print(f"(server on CPU {SERVER_CPU}, wrk on CPU {LOAD_CPU})")
 
 
-def _wait(url: str) -> None:
-    body = (
-        b'{"inputs":[{"name":"x","shape":[1,64],"datatype":"FP32","data":['
-        + b",".join([b"0"] * 64)
-        + b"]}]}"
-    )
+def _wait(url: str, width: int) -> None:
+    zeros = ",".join(["0"] * width)
+    body = f'{{"inputs":[{{"name":"x","shape":[1,{width}],"datatype":"FP32","data":[{zeros}]}}]}}'
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         try:
-            if httpx.post(url, content=body, timeout=2).status_code == 200:
+            if httpx.post(url, content=body.encode(), timeout=2).status_code == 200:
                 return
         except httpx.HTTPError:
             pass

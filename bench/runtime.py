@@ -161,6 +161,29 @@ def _ms(text: str) -> float:
     return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
 
 
+def measure(
+    model: Path,
+    script: Path,
+    port: int,
+    *,
+    delay: float,
+    connections: int,
+    seconds: float,
+    work: Path,
+) -> tuple[float, float, float, float, int]:
+    """One fresh server, a 2 s warm-up, one measured wrk run: (req/s, p50, p99, batch, errors)."""
+    server = Server(model, port, delay, work / f"serve-{port}.log")
+    url = f"{server.url}/v2/models/mlp/infer"
+    try:
+        wrk(url, script, connections, 2)
+        total0, count0 = server.batches()
+        rps, p50, p99, errors = wrk(url, script, connections, seconds)
+        total1, count1 = server.batches()
+    finally:
+        server.stop()
+    return rps, p50, p99, (total1 - total0) / max(count1 - count0, 1), errors
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -170,6 +193,7 @@ def main() -> None:
         "--delays", default="0,5", help="max-delay-ms values to run (comma-separated)"
     )
     parser.add_argument("--concurrency", default="1,16,64")
+    parser.add_argument("--rounds", type=int, default=1, help="runs per cell; the median is kept")
     args = parser.parse_args()
     if shutil.which("wrk") is None or shutil.which("taskset") is None:
         sys.exit("needs wrk and taskset (make setup installs wrk)")
@@ -187,21 +211,31 @@ def main() -> None:
         results = []
         for delay in [float(d) for d in args.delays.split(",")]:
             for connections in [int(c) for c in args.concurrency.split(",")]:
-                port += 1
-                server = Server(model, port, delay, work / f"serve-{port}.log")
-                try:
-                    wrk(f"{server.url}/v2/models/mlp/infer", script, connections, 2)  # warm
-                    total0, count0 = server.batches()
-                    rps, p50, p99, errors = wrk(
-                        f"{server.url}/v2/models/mlp/infer", script, connections, seconds
+                runs = []
+                for _ in range(args.rounds):
+                    port += 1
+                    runs.append(
+                        measure(
+                            model,
+                            script,
+                            port,
+                            delay=delay,
+                            connections=connections,
+                            seconds=seconds,
+                            work=work,
+                        )
                     )
-                    total1, count1 = server.batches()
-                finally:
-                    server.stop()
-                mean_batch = (total1 - total0) / max(count1 - count0, 1)
+                rps, p50, p99, mean_batch = (
+                    statistics.median(r[i] for r in runs) for i in range(4)
+                )
+                errors = sum(r[4] for r in runs)
                 results.append((delay, connections, rps, p50, p99, mean_batch, errors))
-                print(f"{label} delay={delay} c={connections}: {rps:.0f} req/s p50 {p50:.2f} ms "
-                      f"p99 {p99:.2f} ms batch {mean_batch:.1f} errors {errors}", file=sys.stderr)  # fmt: skip  # noqa: E501
+                print(
+                    f"{label} delay={delay} c={connections}: {rps:.0f} req/s p50 {p50:.2f} ms "
+                    f"p99 {p99:.2f} ms batch {mean_batch:.1f} errors {errors} "
+                    f"(median of {len(runs)})",
+                    file=sys.stderr,
+                )
         after = ceiling(model, seconds / 2)
         rows_per_s = statistics.mean([before[0], after[0]])
         batch1 = statistics.mean([before[1], after[1]])

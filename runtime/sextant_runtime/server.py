@@ -12,6 +12,7 @@ Routes (API.md): GET /v2/health/live, /v2/health/ready, /v2, /v2/models/NAME[/ve
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 import zlib
 from collections.abc import Awaitable, Callable
@@ -35,6 +36,8 @@ JSON = [("content-type", "application/json")]
 BINARY = "application/octet-stream"
 PROMETHEUS = [("content-type", "text/plain; version=0.0.4; charset=utf-8")]
 TIMEOUT_HEADER = "sextant-timeout-ms"
+
+log = logging.getLogger(__name__)
 
 LOADING, READY, DRAINING, FAILED = "loading", "ready", "draining", "failed"
 
@@ -113,6 +116,15 @@ class InferenceServer:
     # -- dispatch -----------------------------------------------------------------------
 
     async def handle(
+        self, method: str, path: str, header: HeaderGet, read_body: BodyReader
+    ) -> Response:
+        try:
+            return await self._dispatch(method, path, header, read_body)
+        except Exception as err:  # a bug must cost one request, never the server
+            log.exception("request failed", extra={"method": method, "path": path})
+            return _json(500, {"error": f"internal error: {type(err).__name__}: {err}"})
+
+    async def _dispatch(
         self, method: str, path: str, header: HeaderGet, read_body: BodyReader
     ) -> Response:
         if path in self._infer_paths:
