@@ -220,3 +220,32 @@ def test_draining_turns_readiness_503_but_still_serves_and_closes_connections() 
         assert infer.headers["connection"] == "close"
 
     run_with_server(scenario)
+
+
+def test_a_bug_in_one_request_is_a_500_and_the_next_request_is_served() -> None:
+    class ListReturning(Doubler):
+        """Returns a list instead of an array for one input value: a backend bug."""
+
+        def predict(self, inputs: dict[str, np.ndarray]) -> dict[str, Any]:  # type: ignore[override]
+            if inputs["x"][0, 0] == 13.0:
+                return {"y": [1, 2, 3]}
+            return super().predict(inputs)
+
+    async def main() -> None:
+        server = InferenceServer(ServeConfig(source="-", name="doubler", version="3"))
+        backend = ListReturning(inner=3)
+        batcher = Batcher(backend, asyncio.get_running_loop(), max_batch_size=1)
+        batcher.start()
+        server.attach(
+            Codec("doubler", "3", backend.signature), batcher, Metrics("d", "3", "s"), "t"
+        )
+        transport = httpx.ASGITransport(app=AsgiApp(server))
+        async with httpx.AsyncClient(transport=transport, base_url="http://runtime") as client:
+            bad = await client.post("/v2/models/doubler/infer", content=body([[13.0, 0.0, 0.0]]))
+            good = await client.post("/v2/models/doubler/infer", content=body())
+        batcher.stop()
+        assert bad.status_code == 500
+        assert bad.json()["error"].startswith("internal error: AttributeError")
+        assert good.status_code == 200
+
+    asyncio.run(main())
