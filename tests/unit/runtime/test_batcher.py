@@ -40,7 +40,9 @@ async def serve_all(
         batcher.stop()
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(
+    max_examples=60, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow]
+)
 @given(
     rows=st.lists(st.integers(min_value=1, max_value=12), min_size=1, max_size=40),
     inners=st.lists(st.sampled_from([2, 3]), min_size=40, max_size=40),
