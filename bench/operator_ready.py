@@ -172,9 +172,8 @@ def main() -> None:
     total = args.many + args.repeat
     print("| case | plain Deployment (baseline) | ModelDeployment | ratio |")
     print("| --- | --- | --- | --- |")
-    print(
-        f"| 1 object (median of {args.repeat}) | {one_base:.2f} s | {one:.2f} s | {one / one_base:.2f}x |"
-    )
+    single = f"1 object (median of {args.repeat})"
+    print(f"| {single} | {one_base:.2f} s | {one:.2f} s | {one / one_base:.2f}x |")
     print(f"| {args.many} at once | {many_base:.2f} s | {many:.2f} s | {many / many_base:.2f}x |")
     print(f"\noperator RSS: {idle_rss:.0f} MiB idle, {busy_rss:.0f} MiB with {total} objects")
 

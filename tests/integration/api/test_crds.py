@@ -12,9 +12,9 @@ from typing import Any
 
 import pytest
 import yaml
-from sextant_operator.api import KINDS, Resource
 
 from sextant.devenv.cluster import KubeAccess
+from sextant_operator.api import KINDS, Resource
 from tests.fixtures.crds import CRD_NAMES
 from tests.integration.api.conftest import create
 from tests.polling import wait_for

@@ -16,6 +16,8 @@ from typing import Annotated, Any, ClassVar
 import pytest
 from click.testing import CliRunner
 from pydantic import Field
+
+from sextant.cli import main
 from sextant_operator import crdgen
 from sextant_operator.api import KINDS, DriftMonitor, FeatureView, ModelDeployment, Resource
 from sextant_operator.api.common import (
@@ -24,8 +26,6 @@ from sextant_operator.api.common import (
     ApiModel,
     CrdNames,
 )
-
-from sextant.cli import main
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
 CRDS = REPO_ROOT / "crds"

@@ -10,9 +10,9 @@ from typing import Any
 import pytest
 import yaml
 from pydantic import BaseModel, ValidationError
+
 from sextant_operator.api import KINDS, DriftMonitor, FeatureView, ModelDeployment, Resource
 from sextant_operator.api.common import ApiModel, CelRule
-
 from tests.unit.api.cases import CASES, Invalid, manifest
 
 REPO_ROOT = Path(__file__).resolve().parents[3]

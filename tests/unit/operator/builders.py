@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+
 from sextant_operator.api import ModelDeployment
 from sextant_operator.render.context import ModelArtifact, RenderContext
 from sextant_operator.settings import OperatorSettings

@@ -4,10 +4,10 @@ from typing import Any
 
 import pytest
 import yaml
+
 from sextant_operator.render.children import desired_children
 from sextant_operator.render.context import ModelArtifact
 from sextant_operator.render.deployment import render_deployment
-
 from tests.unit.operator.builders import context, example, model_deployment
 
 GOLDEN = Path(__file__).parent / "golden"

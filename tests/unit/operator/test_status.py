@@ -1,10 +1,9 @@
 from datetime import UTC, datetime, timedelta
 
+from sextant.registry import ModelNotFound, RegistryUnavailable
 from sextant_operator.api.modeldeployment import ModelDeployment
 from sextant_operator.render.context import ModelArtifact
 from sextant_operator.status import DeploymentProgress, Observation, compute_status
-
-from sextant.registry import ModelNotFound, RegistryUnavailable
 from tests.unit.operator.builders import model_deployment
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
