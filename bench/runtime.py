@@ -83,14 +83,42 @@ print(rows, lat[len(lat) // 2] * 1000)
     return float(out[0]), float(out[1])
 
 
-def lua_script(path: Path, width: int) -> Path:
-    values = np.random.default_rng(1).random(width).round(6).tolist()
-    body = json.dumps(
-        {"inputs": [{"name": "x", "shape": [1, width], "datatype": "FP32", "data": values}]}
-    )
+def lua_script(path: Path, width: int, encoding: str = "json") -> Path:
+    """A wrk script posting one row: JSON tensors, or the binary tensor data extension
+    (input and output as raw float32 after a JSON header, as tritonclient sends them)."""
+    values = np.random.default_rng(1).random(width).astype(np.float32)
+    if encoding == "json":
+        body = json.dumps(
+            {
+                "inputs": [
+                    {"name": "x", "shape": [1, width], "datatype": "FP32", "data": values.tolist()}
+                ]
+            }
+        )
+        path.write_text(
+            'wrk.method = "POST"\nwrk.headers["Content-Type"] = "application/json"\n'
+            f"wrk.body = [[{body}]]\n"
+        )
+        return path
+    header = json.dumps(
+        {
+            "inputs": [
+                {
+                    "name": "x",
+                    "shape": [1, width],
+                    "datatype": "FP32",
+                    "parameters": {"binary_data_size": values.nbytes},
+                }
+            ],
+            "parameters": {"binary_data_output": True},
+        }
+    ).encode()
+    body_path = path.with_suffix(".body")
+    body_path.write_bytes(header + values.tobytes())
     path.write_text(
-        'wrk.method = "POST"\nwrk.headers["Content-Type"] = "application/json"\n'
-        f"wrk.body = [[{body}]]\n"
+        'wrk.method = "POST"\nwrk.headers["Content-Type"] = "application/octet-stream"\n'
+        f'wrk.headers["Inference-Header-Content-Length"] = "{len(header)}"\n'
+        f'local f = io.open("{body_path}", "rb")\nwrk.body = f:read("*all")\nf:close()\n'
     )
     return path
 
@@ -193,6 +221,8 @@ def main() -> None:
         "--delays", default="0,5", help="max-delay-ms values to run (comma-separated)"
     )
     parser.add_argument("--concurrency", default="1,16,64")
+    parser.add_argument("--encoding", choices=["json", "binary"], default="json")
+    parser.add_argument("--models", default="small,compute")
     parser.add_argument("--rounds", type=int, default=1, help="runs per cell; the median is kept")
     args = parser.parse_args()
     if shutil.which("wrk") is None or shutil.which("taskset") is None:
@@ -201,12 +231,14 @@ def main() -> None:
     work = Path(tempfile.mkdtemp(prefix="sextant-bench-"))
     rows: list[Row] = []
     port = 18700
-    for label, layers in (
-        ("small 64-256-256-10", SMALL),
-        ("compute 512-2048-2048-1000", COMPUTE_BOUND),
-    ):
+    models = {
+        "small": ("small 64-256-256-10", SMALL),
+        "compute": ("compute 512-2048-2048-1000", COMPUTE_BOUND),
+    }
+    for name, layers in (models[m] for m in args.models.split(",")):
+        label = f"{name} ({args.encoding})" if args.encoding != "json" else name
         model = save_mlp(work / f"{layers[0]}.onnx", layers)
-        script = lua_script(work / f"{layers[0]}.lua", layers[0])
+        script = lua_script(work / f"{layers[0]}.lua", layers[0], args.encoding)
         before = ceiling(model, seconds / 2)
         results = []
         for delay in [float(d) for d in args.delays.split(",")]:
@@ -246,7 +278,9 @@ def main() -> None:
                             round(rps / rows_per_s, 3), round(batch1, 3)))  # fmt: skip
     out = ROOT / "bench" / "results"
     out.mkdir(exist_ok=True)
-    (out / "runtime.json").write_text(json.dumps([asdict(r) for r in rows], indent=2) + "\n")
+    (
+        out / ("runtime.json" if args.encoding == "json" else f"runtime-{args.encoding}.json")
+    ).write_text(json.dumps([asdict(r) for r in rows], indent=2) + "\n")
     print(table(rows))
     shutil.rmtree(work, ignore_errors=True)
 
