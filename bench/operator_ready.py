@@ -12,16 +12,14 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import statistics
-import sys
 import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
 from sextant.devenv.cluster import KubeAccess, LocalCluster, NodePools
-from sextant.devenv.process import ManagedProcess, free_port
+from sextant.devenv.operator_process import LocalOperator
 
 REPO = Path(__file__).resolve().parents[1]
 POD_REQUESTS = {"cpu": "10m", "memory": "16Mi"}
@@ -124,20 +122,7 @@ def main() -> None:
             kube = cluster.access
             kube.kubectl("apply", "--server-side", "-f", str(REPO / "crds"))
             kube.kubectl("wait", "--for=condition=Established", "crd", "--all", "--timeout=60s")
-            port = free_port()
-            operator = ManagedProcess(
-                "sextant-operator",
-                [sys.executable, "-m", "sextant", "operator", f"--liveness-port={port}"],
-                log_path=root / "operator.log",
-                env={**os.environ, "KUBECONFIG": str(kube.kubeconfig)},
-            )
-            with operator:
-                import httpx  # noqa: PLC0415 - only the benchmark needs it here
-
-                operator.wait_until(
-                    lambda: httpx.get(f"http://127.0.0.1:{port}/healthz").status_code == 200,
-                    timeout=60,
-                )
+            with LocalOperator(kube.kubeconfig, root) as operator:
                 idle_rss = rss_mib(operator.pid)
                 singles, baselines = [], []
                 for i in range(args.repeat):

@@ -35,7 +35,7 @@ def demo(workdir: Path | None, exit_after: float | None) -> None:
         click.echo("\nEverything is up:")
         for name, url in endpoints.stack.endpoints().items():
             click.echo(f"  {name:<11} {url}")
-        click.echo(f"  {'runtime':<11} {endpoints.runtime_url}/v2/models/fraud-detector")
+        click.echo(f"  {'runtime':<11} {endpoints.runtime_url}/v2/models/iris")
         if endpoints.kubeconfig is not None:
             click.echo(f"  {'kubectl':<11} export KUBECONFIG={endpoints.kubeconfig}")
         click.echo(f"  {'logs':<11} {root}")

@@ -1,9 +1,10 @@
 """`sextant demo`, step by step: Sextant's main job on local defaults, all of it real.
 
 1. Redis, Prometheus and an MLflow tracking server on loopback;
-2. a small ONNX model registered in MLflow, alias `champion`;
-3. the runtime serving `models:/fraud-detector@champion`, scraped by Prometheus, and one
-   inference request sent to it over the Open Inference Protocol;
+2. the example iris classifier (examples/models/iris.onnx) registered in MLflow, alias
+   `champion`;
+3. the runtime serving `models:/iris@champion`, scraped by Prometheus, and one inference
+   request sent to it over the Open Inference Protocol;
 4. the local control plane with fake GPU nodes, the CRDs, the operator, and a
    ModelDeployment of that alias on a GPU node going Ready.
 """
@@ -24,12 +25,12 @@ import httpx
 
 from sextant.devenv.cluster import KubeAccess, LocalCluster
 from sextant.devenv.mlflow_server import LocalMlflow
-from sextant.devenv.models import mlp
+from sextant.devenv.operator_process import LocalOperator
 from sextant.devenv.process import ManagedProcess, free_port
 from sextant.devenv.stack import LocalStack, local_stack
+from sextant_runtime.demo import EXAMPLE_MODEL, FLOWERS, SPECIES, example_request
 
-MODEL_NAME = "fraud-detector"
-MODEL_LAYERS = (8, 32, 2)
+MODEL_NAME = "iris"
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
 Say = Callable[[str], None]
@@ -45,12 +46,13 @@ class DemoEndpoints:
 def register_example_model(mlflow_server: LocalMlflow) -> str:
     """Log the example ONNX model, register it and point alias `champion` at it."""
     import mlflow  # noqa: PLC0415 - heavy; only the demo and tests need it
+    import onnx  # noqa: PLC0415
     from mlflow import MlflowClient  # noqa: PLC0415
 
     mlflow.set_tracking_uri(mlflow_server.url)
     with mlflow.start_run(run_name="sextant-demo"):
         info = mlflow.onnx.log_model(
-            mlp(MODEL_LAYERS), name="model", registered_model_name=MODEL_NAME
+            onnx.load(str(EXAMPLE_MODEL)), name="model", registered_model_name=MODEL_NAME
         )
     version = str(info.registered_model_version)
     MlflowClient(mlflow_server.url).set_registered_model_alias(MODEL_NAME, "champion", version)
@@ -59,7 +61,7 @@ def register_example_model(mlflow_server: LocalMlflow) -> str:
 
 @contextlib.contextmanager
 def serve_runtime(workdir: Path, mlflow_url: str) -> Iterator[str]:
-    """`sextant serve models:/fraud-detector@champion` on a free port; yields its URL."""
+    """`sextant serve models:/iris@champion` on a free port; yields its URL."""
     port = free_port()
     runtime = ManagedProcess(
         "sextant-serve",
@@ -83,25 +85,24 @@ def serve_runtime(workdir: Path, mlflow_url: str) -> Iterator[str]:
     )
     url = f"http://127.0.0.1:{port}"
     with runtime:
-        runtime.wait_until(
-            lambda: httpx.get(f"{url}/v2/health/ready", timeout=1).status_code == 200,
-            timeout=180,
-            what="ready (/v2/health/ready)",
-        )
+        runtime.wait_http_ok(f"{url}/v2/health/ready", timeout=180)
         yield url
 
 
-def infer_once(runtime_url: str) -> dict[str, Any]:
-    """One OIP v2 request with two rows, as any KServe or Triton client would send it."""
-    rows = [[0.1 * i for i in range(MODEL_LAYERS[0])], [1.0] * MODEL_LAYERS[0]]
-    body = {
-        "id": "demo-1",
-        "inputs": [{"name": "x", "shape": [2, MODEL_LAYERS[0]], "datatype": "FP32", "data": rows}],
-    }
-    response = httpx.post(f"{runtime_url}/v2/models/{MODEL_NAME}/infer", json=body, timeout=30)
+def infer_once(runtime_url: str) -> list[str]:
+    """One OIP v2 request for two flowers; the species the model picks for each."""
+    response = httpx.post(
+        f"{runtime_url}/v2/models/{MODEL_NAME}/infer", json=example_request(), timeout=30
+    )
     response.raise_for_status()
-    result: dict[str, Any] = response.json()
-    return result
+    probabilities = response.json()["outputs"][0]["data"]
+    width = len(SPECIES)
+    answers = []
+    for i, flower in enumerate(FLOWERS):
+        row = probabilities[i * width : (i + 1) * width]
+        best = max(range(width), key=row.__getitem__)
+        answers.append(f"{flower} -> {SPECIES[best]} ({row[best]:.2f})")
+    return answers
 
 
 def wait_for_metric(stack: LocalStack, promql: str, timeout: float = 30) -> float:
@@ -137,27 +138,8 @@ def operator_on_cluster(workdir: Path, mlflow_url: str, say: Say) -> Iterator[Ku
         kube = cluster.access
         kube.kubectl("apply", "--server-side", "-f", str(REPO_ROOT / "crds"))
         kube.kubectl("wait", "--for=condition=Established", "crd", "--all", "--timeout=60s")
-        port = free_port()
-        operator = ManagedProcess(
-            "sextant-operator",
-            [
-                sys.executable,
-                "-m",
-                "sextant",
-                "operator",
-                f"--liveness-port={port}",
-                f"--mlflow-tracking-uri={mlflow_url}",
-                "--resync-seconds=5",
-            ],
-            log_path=workdir / "operator.log",
-            env={**os.environ, "KUBECONFIG": str(kube.kubeconfig)},
-        )
-        with operator:
-            operator.wait_until(
-                lambda: httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200,
-                timeout=60,
-                what="live (/healthz)",
-            )
+        args = [f"--mlflow-tracking-uri={mlflow_url}", "--resync-seconds=5"]
+        with LocalOperator(kube.kubeconfig, workdir, args):
             yield kube
 
 
@@ -179,9 +161,8 @@ def run_demo(workdir: Path, say: Say, hold: Callable[[DemoEndpoints], None]) -> 
         with serve_runtime(workdir, stack.mlflow.url) as runtime_url:
             stack.prometheus.add_target(runtime_url.removeprefix("http://"), job="sextant-demo")
             say(f"runtime serving models:/{MODEL_NAME}@champion at {runtime_url}")
-            result = infer_once(runtime_url)
-            output = result["outputs"][0]
-            say(f"inference: {output['name']} {output['shape']} = {output['data']}")
+            for answer in infer_once(runtime_url):
+                say(f"inference: {answer}")
             served = wait_for_metric(stack, "sum(sextant_inference_requests_total)")
             say(f"Prometheus sees sum(sextant_inference_requests_total) = {served:g}")
             with operator_on_cluster(workdir, stack.mlflow.url, say) as kube:
@@ -191,7 +172,7 @@ def run_demo(workdir: Path, say: Say, hold: Callable[[DemoEndpoints], None]) -> 
                     "-",
                     input=json.dumps(model_deployment_manifest(stack.mlflow.url)),
                 )
-                say(f"applied ModelDeployment {MODEL_NAME} (2 replicas, 1 H100 each)")
+                say(f"applied ModelDeployment {MODEL_NAME} (2 replicas, one H100 each)")
                 wait_model_deployment_ready(kube)
                 say("ModelDeployment is Ready:\n" + kube.kubectl("get", "md", MODEL_NAME).stdout)
                 pods = kube.kubectl(

@@ -150,6 +150,12 @@ class ManagedProcess(StartStop):
             time.sleep(delay)
             delay = min(delay * 1.5, 0.5)
 
+    def wait_http_ok(self, url: str, timeout: float, what: str = "ready") -> None:
+        """Wait until GET `url` answers 200 (health and readiness endpoints)."""
+        import httpx  # noqa: PLC0415 - keeps this module importable without httpx's start-up cost
+
+        self.wait_until(lambda: httpx.get(url, timeout=2).status_code == 200, timeout, what)
+
     def stop(self, grace: float = 10.0) -> None:
         """SIGTERM the whole process group, SIGKILL what is left after `grace` seconds."""
         popen, self._popen = self._popen, None

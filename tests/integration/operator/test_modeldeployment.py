@@ -8,7 +8,7 @@ from mlflow import MlflowClient
 
 from sextant.devenv.cluster import KubeAccess
 from sextant.devenv.mlflow_server import LocalMlflow
-from tests.fixtures.operator import OperatorProcess
+from sextant.devenv.operator_process import LocalOperator
 from tests.integration.operator.kubeobjects import (
     apply_md,
     condition,
@@ -25,7 +25,7 @@ FILE_MODEL = {"model": {"uri": "file:///models/fraud.onnx"}}
 
 
 def test_gpu_model_deployment_gets_pods_on_gpu_nodes_and_turns_ready(
-    kube: KubeAccess, op_namespace: str, sextant_operator: OperatorProcess
+    kube: KubeAccess, op_namespace: str, sextant_operator: LocalOperator
 ) -> None:
     apply_md(
         kube,
@@ -55,7 +55,7 @@ def test_gpu_model_deployment_gets_pods_on_gpu_nodes_and_turns_ready(
 
 
 def test_mig_model_deployment_requests_only_the_mig_slice(
-    kube: KubeAccess, op_namespace: str, sextant_operator: OperatorProcess
+    kube: KubeAccess, op_namespace: str, sextant_operator: LocalOperator
 ) -> None:
     apply_md(kube, op_namespace, "small", {**FILE_MODEL, "gpu": {"migProfile": "1g.10gb"}})
 
@@ -69,7 +69,7 @@ def test_mig_model_deployment_requests_only_the_mig_slice(
 
 
 def test_unknown_gpu_product_is_unschedulable_with_the_schedulers_message(
-    kube: KubeAccess, op_namespace: str, sextant_operator: OperatorProcess
+    kube: KubeAccess, op_namespace: str, sextant_operator: LocalOperator
 ) -> None:
     apply_md(kube, op_namespace, "nowhere", {**FILE_MODEL, "gpu": {"product": "NVIDIA-B300"}})
 
@@ -84,7 +84,7 @@ def test_unknown_gpu_product_is_unschedulable_with_the_schedulers_message(
 def test_registry_alias_move_rolls_to_the_new_version(
     kube: KubeAccess,
     op_namespace: str,
-    sextant_operator: OperatorProcess,
+    sextant_operator: LocalOperator,
     mlflow_server: LocalMlflow,
 ) -> None:
     name = f"alias-{op_namespace}"
@@ -124,7 +124,7 @@ def test_registry_alias_move_rolls_to_the_new_version(
 def test_registry_down_keeps_the_old_pods_serving_and_sets_the_condition(
     kube: KubeAccess,
     op_namespace: str,
-    sextant_operator: OperatorProcess,
+    sextant_operator: LocalOperator,
     tmp_path: Path,
 ) -> None:
     with LocalMlflow(tmp_path / "mlflow") as flaky:
@@ -149,7 +149,7 @@ def test_registry_down_keeps_the_old_pods_serving_and_sets_the_condition(
 
 
 def test_model_that_does_not_exist_is_model_not_found(
-    kube: KubeAccess, op_namespace: str, sextant_operator: OperatorProcess
+    kube: KubeAccess, op_namespace: str, sextant_operator: LocalOperator
 ) -> None:
     apply_md(
         kube, op_namespace, "ghost", {"model": {"registry": {"name": "ghost", "version": "9"}}}
@@ -162,7 +162,7 @@ def test_model_that_does_not_exist_is_model_not_found(
 
 
 def test_kubectl_scale_drives_the_replicas(
-    kube: KubeAccess, op_namespace: str, sextant_operator: OperatorProcess
+    kube: KubeAccess, op_namespace: str, sextant_operator: LocalOperator
 ) -> None:
     apply_md(kube, op_namespace, "scaled", FILE_MODEL)
     wait_condition(kube, op_namespace, "scaled")
@@ -180,7 +180,7 @@ def test_kubectl_scale_drives_the_replicas(
 
 
 def test_edited_or_deleted_children_are_put_back(
-    kube: KubeAccess, op_namespace: str, sextant_operator: OperatorProcess
+    kube: KubeAccess, op_namespace: str, sextant_operator: LocalOperator
 ) -> None:
     apply_md(kube, op_namespace, "healed", {**FILE_MODEL, "replicas": 2})
     wait_condition(kube, op_namespace, "healed")
@@ -202,7 +202,7 @@ def test_edited_or_deleted_children_are_put_back(
 
 
 def test_deleting_the_model_deployment_leaves_nothing_behind(
-    kube: KubeAccess, op_namespace: str, sextant_operator: OperatorProcess
+    kube: KubeAccess, op_namespace: str, sextant_operator: LocalOperator
 ) -> None:
     apply_md(kube, op_namespace, "gone", {**FILE_MODEL, "replicas": 2})
     wait_condition(kube, op_namespace, "gone")
@@ -218,7 +218,7 @@ def test_deleting_the_model_deployment_leaves_nothing_behind(
 
 
 def test_operator_killed_mid_reconcile_converges_after_restart(
-    kube: KubeAccess, op_namespace: str, sextant_operator: OperatorProcess
+    kube: KubeAccess, op_namespace: str, sextant_operator: LocalOperator
 ) -> None:
     apply_md(kube, op_namespace, "crashy", {**FILE_MODEL, "replicas": 2})
     wait_for(
