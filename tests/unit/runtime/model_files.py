@@ -119,6 +119,8 @@ def torch_export(path: Path) -> Path:
     return path
 
 
+_PYFUNC_REQUIREMENTS = ["mlflow", "numpy", "pandas"]
+
 _PYFUNC_CODE = """
 import numpy as np
 import mlflow.pyfunc
@@ -148,7 +150,13 @@ def mlflow_pyfunc(path: Path, *, columns: bool = False) -> Path:
     else:
         x = np.zeros((2, 4), dtype=np.float32)
         signature = infer_signature(x, x * 3)
-    mlflow.pyfunc.save_model(str(path), python_model=str(code), signature=signature)
+    # Explicit requirements: mlflow would otherwise infer them in a child process.
+    mlflow.pyfunc.save_model(
+        str(path),
+        python_model=str(code),
+        signature=signature,
+        pip_requirements=_PYFUNC_REQUIREMENTS,
+    )
     return path
 
 
@@ -194,5 +202,10 @@ def mlflow_sleeper(path: Path) -> Path:
     code.parent.mkdir(parents=True, exist_ok=True)
     code.write_text(textwrap.dedent(_SLEEPER_CODE))
     x = np.zeros((2, 1), dtype=np.float32)
-    mlflow.pyfunc.save_model(str(path), python_model=str(code), signature=infer_signature(x, x))
+    mlflow.pyfunc.save_model(
+        str(path),
+        python_model=str(code),
+        signature=infer_signature(x, x),
+        pip_requirements=_PYFUNC_REQUIREMENTS,
+    )
     return path

@@ -38,7 +38,7 @@ def test_mlflow_directories_are_pyfunc_unless_they_hold_an_onnx_flavor(tmp_path:
     assert detect_format(pyfunc) == ("mlflow-pyfunc", pyfunc)
 
     onnx_model = onnx.load(str(model_files.onnx_linear(tmp_path / "x.onnx")))
-    mlflow.onnx.save_model(onnx_model, str(tmp_path / "mlflow-onnx"))
+    mlflow.onnx.save_model(onnx_model, str(tmp_path / "mlflow-onnx"), pip_requirements=["onnx"])
     fmt, artifact = detect_format(tmp_path / "mlflow-onnx")
     assert fmt == "onnx"
     assert artifact.suffix == ".onnx"
