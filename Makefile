@@ -2,7 +2,7 @@
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: setup demo test lint unit integration e2e fmt clean crds bench-runtime bench-http-stacks
+.PHONY: setup demo test lint unit integration e2e fmt clean crds bench-runtime bench-http-stacks bench-operator
 
 setup:  ## Debian packages, .venv with every extra, local tools (idempotent)
 	@bash hack/setup.sh
@@ -42,3 +42,6 @@ bench-runtime: setup  ## Runtime throughput/latency vs the in-process onnxruntim
 
 bench-http-stacks: setup  ## The same runtime app under granian (RSGI, ASGI) and uvicorn
 	$(BIN)/python -m bench.http_stacks
+
+bench-operator: setup  ## kubectl apply to Ready, 1 and 200 ModelDeployments, vs a plain Deployment
+	$(BIN)/python -m bench.operator_ready
