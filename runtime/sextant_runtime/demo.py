@@ -10,9 +10,11 @@ and stops the server (SIGTERM, graceful). Returns the response body.
 
 from __future__ import annotations
 
+import contextlib
+import os
 import sys
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -41,33 +43,57 @@ def example_request() -> dict[str, Any]:
     }
 
 
+@contextlib.contextmanager
+def serving(
+    source: str,
+    name: str,
+    log_dir: Path,
+    *,
+    env: Mapping[str, str] | None = None,
+    timeout: float = 120.0,
+) -> Iterator[str]:
+    """`sextant serve SOURCE --name NAME` on a free loopback port, ready; yields its URL."""
+    port = free_port()
+    argv = [sys.executable, "-m", "sextant", "serve", source, "--name", name]
+    argv += ["--host", "127.0.0.1", "--port", str(port), "--drain-seconds", "0"]
+    argv += ["--device", "cpu", "--log-format", "text", "--cache-dir", str(log_dir / "cache")]
+    process = ManagedProcess(
+        "sextant-serve", argv, log_path=log_dir / "serve.log", env={**os.environ, **(env or {})}
+    )
+    url = f"http://127.0.0.1:{port}"
+    with process:
+        process.wait_http_ok(f"{url}/v2/health/ready", timeout)
+        yield url
+
+
+def species_answers(result: dict[str, Any]) -> list[str]:
+    """`FLOWER -> SPECIES (PROBABILITY)` for each flower of example_request()'s answer."""
+    probabilities = result["outputs"][0]["data"]
+    width = len(SPECIES)
+    answers = []
+    for i, flower in enumerate(FLOWERS):
+        row = probabilities[i * width : (i + 1) * width]
+        best = max(range(width), key=row.__getitem__)
+        answers.append(f"{flower} -> {SPECIES[best]} ({row[best]:.2f})")
+    return answers
+
+
 def serve_example_and_ask(
     echo: Callable[[str], None] = print, model: Path = EXAMPLE_MODEL, timeout: float = 120.0
 ) -> dict[str, Any]:
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    argv = [sys.executable, "-m", "sextant", "serve", str(model), "--name", "iris"]
-    argv += ["--host", "127.0.0.1", "--port", str(port), "--drain-seconds", "0"]
-    with tempfile.TemporaryDirectory(prefix="sextant-serve-") as tmp:
-        process = ManagedProcess("sextant-serve", argv, log_path=Path(tmp) / "serve.log")
-        echo(f"$ sextant serve {model} --name iris --port {port}")
-        with process:
-            process.wait_until(
-                lambda: httpx.get(f"{url}/v2/health/ready", timeout=2).status_code == 200,
-                timeout,
-                what="ready",
-            )
-            body = example_request()
-            echo(f"$ curl -s {url}/v2/models/iris/infer -d '{orjson.dumps(body).decode()}'")
-            response = httpx.post(f"{url}/v2/models/iris/infer", json=body, timeout=30)
-            response.raise_for_status()
-            result: dict[str, Any] = response.json()
-            echo(orjson.dumps(result).decode())
-            probabilities = result["outputs"][0]["data"]
-            for i, flower in enumerate(FLOWERS):
-                row = probabilities[i * 3 : i * 3 + 3]
-                best = max(range(3), key=row.__getitem__)
-                echo(f"flower {flower} -> {SPECIES[best]} ({row[best]:.2f})")
+    with (
+        tempfile.TemporaryDirectory(prefix="sextant-serve-") as tmp,
+        serving(str(model), "iris", Path(tmp), timeout=timeout) as url,
+    ):
+        echo(f"$ sextant serve {model} --name iris --port {url.rsplit(':', 1)[1]}")
+        body = example_request()
+        echo(f"$ curl -s {url}/v2/models/iris/infer -d '{orjson.dumps(body).decode()}'")
+        response = httpx.post(f"{url}/v2/models/iris/infer", json=body, timeout=30)
+        response.raise_for_status()
+        result: dict[str, Any] = response.json()
+        echo(orjson.dumps(result).decode())
+        for answer in species_answers(result):
+            echo(f"flower {answer}")
     return result
 
 

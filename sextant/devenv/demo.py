@@ -13,8 +13,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
-import sys
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -26,9 +24,8 @@ import httpx
 from sextant.devenv.cluster import KubeAccess, LocalCluster
 from sextant.devenv.mlflow_server import LocalMlflow
 from sextant.devenv.operator_process import LocalOperator
-from sextant.devenv.process import ManagedProcess, free_port
 from sextant.devenv.stack import LocalStack, local_stack
-from sextant_runtime.demo import EXAMPLE_MODEL, FLOWERS, SPECIES, example_request
+from sextant_runtime.demo import EXAMPLE_MODEL, example_request, serving, species_answers
 
 MODEL_NAME = "iris"
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -59,50 +56,13 @@ def register_example_model(mlflow_server: LocalMlflow) -> str:
     return version
 
 
-@contextlib.contextmanager
-def serve_runtime(workdir: Path, mlflow_url: str) -> Iterator[str]:
-    """`sextant serve models:/iris@champion` on a free port; yields its URL."""
-    port = free_port()
-    runtime = ManagedProcess(
-        "sextant-serve",
-        [
-            sys.executable,
-            "-m",
-            "sextant",
-            "serve",
-            f"models:/{MODEL_NAME}@champion",
-            "--name",
-            MODEL_NAME,
-            "--host",
-            "127.0.0.1",
-            f"--port={port}",
-            "--device=cpu",
-            "--log-format=text",
-            f"--cache-dir={workdir / 'cache'}",
-        ],
-        log_path=workdir / "runtime.log",
-        env={**os.environ, "MLFLOW_TRACKING_URI": mlflow_url},
-    )
-    url = f"http://127.0.0.1:{port}"
-    with runtime:
-        runtime.wait_http_ok(f"{url}/v2/health/ready", timeout=180)
-        yield url
-
-
 def infer_once(runtime_url: str) -> list[str]:
     """One OIP v2 request for two flowers; the species the model picks for each."""
     response = httpx.post(
         f"{runtime_url}/v2/models/{MODEL_NAME}/infer", json=example_request(), timeout=30
     )
     response.raise_for_status()
-    probabilities = response.json()["outputs"][0]["data"]
-    width = len(SPECIES)
-    answers = []
-    for i, flower in enumerate(FLOWERS):
-        row = probabilities[i * width : (i + 1) * width]
-        best = max(range(width), key=row.__getitem__)
-        answers.append(f"{flower} -> {SPECIES[best]} ({row[best]:.2f})")
-    return answers
+    return species_answers(response.json())
 
 
 def wait_for_metric(stack: LocalStack, promql: str, timeout: float = 30) -> float:
@@ -158,7 +118,13 @@ def run_demo(workdir: Path, say: Say, hold: Callable[[DemoEndpoints], None]) -> 
     with local_stack(workdir) as stack:
         version = register_example_model(stack.mlflow)
         say(f"registered {MODEL_NAME} version {version} in MLflow, alias champion")
-        with serve_runtime(workdir, stack.mlflow.url) as runtime_url:
+        with serving(
+            f"models:/{MODEL_NAME}@champion",
+            MODEL_NAME,
+            workdir,
+            env={"MLFLOW_TRACKING_URI": stack.mlflow.url},
+            timeout=180,
+        ) as runtime_url:
             stack.prometheus.add_target(runtime_url.removeprefix("http://"), job="sextant-demo")
             say(f"runtime serving models:/{MODEL_NAME}@champion at {runtime_url}")
             for answer in infer_once(runtime_url):

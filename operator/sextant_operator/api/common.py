@@ -269,6 +269,15 @@ HttpUrl = Annotated[
 DataFormat = Literal["parquet", "csv"]
 
 
+class TableLocation(ApiModel):
+    """A table file: where it is and how it is stored (FeatureView source, drift reference)."""
+
+    uri: DataUri = Field(
+        description="Table location: file:///PATH, http(s)://, pvc://CLAIM/PATH or s3://BUCKET/KEY."
+    )
+    format: DataFormat = Field(default="parquet", description="File format: parquet or csv.")
+
+
 # --- status -------------------------------------------------------------------------------
 
 

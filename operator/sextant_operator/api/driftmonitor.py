@@ -13,8 +13,6 @@ from sextant_operator.api.common import (
     ApiModel,
     CrdNames,
     Cron,
-    DataFormat,
-    DataUri,
     HttpUrl,
     Identifier,
     Int32,
@@ -23,6 +21,7 @@ from sextant_operator.api.common import (
     PrinterColumn,
     Resource,
     ResourceStatus,
+    TableLocation,
     cel,
     nested,
 )
@@ -39,13 +38,8 @@ class Target(ApiModel):
     )
 
 
-class Reference(ApiModel):
+class Reference(TableLocation):
     """The reference data set, usually the training data."""
-
-    uri: DataUri = Field(
-        description="Table location: file:///PATH, http(s)://, pvc://CLAIM/PATH or s3://BUCKET/KEY."
-    )
-    format: DataFormat = Field(default="parquet", description="File format: parquet or csv.")
 
 
 class DriftFeature(ApiModel):

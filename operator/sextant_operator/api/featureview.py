@@ -13,8 +13,6 @@ from sextant_operator.api.common import (
     ApiModel,
     CrdNames,
     Cron,
-    DataFormat,
-    DataUri,
     Duration,
     Identifier,
     Int64,
@@ -22,6 +20,7 @@ from sextant_operator.api.common import (
     PrinterColumn,
     Resource,
     ResourceStatus,
+    TableLocation,
     cel,
     nested,
 )
@@ -49,13 +48,9 @@ class Feature(ApiModel):
     )
 
 
-class Source(ApiModel):
+class Source(TableLocation):
     """The offline table the features are read from."""
 
-    uri: DataUri = Field(
-        description="Table location: file:///PATH, http(s)://, pvc://CLAIM/PATH or s3://BUCKET/KEY."
-    )
-    format: DataFormat = Field(default="parquet", description="File format: parquet or csv.")
     timestamp_field: Identifier = Field(
         default="event_timestamp",
         description="Column with the time each row's values became true (point-in-time joins).",
