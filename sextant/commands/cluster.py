@@ -66,9 +66,27 @@ def build(force: bool) -> None:
     show_default=True,
     help="Nodes with seven nvidia.com/mig-1g.10gb slices.",
 )
-def up(state_dir: Path, cpu_nodes: int, gpu_nodes: int, gpus_per_node: int, mig_nodes: int) -> None:
+@click.option(
+    "--real-nodes",
+    type=click.IntRange(min=0, max=8),
+    default=0,
+    show_default=True,
+    help="Real workers (containerd, runc, kubelet, kube-proxy; needs root) that run "
+    "Sextant's images for real, labelled sextant.dev/node-pool=real.",
+)
+def up(
+    *,
+    state_dir: Path,
+    cpu_nodes: int,
+    gpu_nodes: int,
+    gpus_per_node: int,
+    mig_nodes: int,
+    real_nodes: int,
+) -> None:
     """Start the cluster in the background (no-op if it is already running)."""
-    pools = NodePools(cpu=cpu_nodes, gpu=gpu_nodes, mig=mig_nodes, gpus_per_node=gpus_per_node)
+    pools = NodePools(
+        cpu=cpu_nodes, gpu=gpu_nodes, mig=mig_nodes, gpus_per_node=gpus_per_node, real=real_nodes
+    )
     record, started = _or_fail(lambda: daemon.up(state_dir, pools))
     if not started:
         click.echo(f"a cluster is already running in {state_dir}: {record.server}")

@@ -1,4 +1,5 @@
-"""A whole local cluster: control plane plus kwok's fake nodes, started and stopped as one."""
+"""A whole local cluster: control plane, kwok's fake nodes and real nodes, started and
+stopped as one."""
 
 from __future__ import annotations
 
@@ -6,17 +7,22 @@ import json
 import logging
 import shutil
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 from sextant.devenv.cluster.access import KubeAccess
 from sextant.devenv.cluster.components import (
     Component,
+    Credentials,
     Layout,
     Ports,
     control_plane,
     create_credentials,
 )
 from sextant.devenv.cluster.nodes import NodePools, node_manifests
+from sextant.devenv.cluster.realnode import config as realnode_config
+from sextant.devenv.cluster.realnode import host as realnode_host
+from sextant.devenv.cluster.realnode import node as realnode
 from sextant.devenv.cluster.state import ClusterRecord, ProcessRecord
 from sextant.devenv.cluster.tools import Progress, Toolset, ensure_tools
 from sextant.devenv.process import ServiceError, StartStop
@@ -40,9 +46,13 @@ class LocalCluster(StartStop):
         tools: Toolset | None = None,
         daemon: bool = False,
         progress: Progress = log.info,
+        images: Sequence[realnode.ImageArchive] | None = None,
     ) -> None:
         self.layout = Layout(state_dir)
         self.pools = pools or NodePools()
+        self.real_nodes = realnode.plan(self.layout.root, self.pools.real)
+        # None: Sextant's own images (built, or taken from the cache) and the pause image.
+        self._images = images
         self.daemon = daemon
         self.progress = progress
         self._tools = tools
@@ -60,8 +70,10 @@ class LocalCluster(StartStop):
         started = time.monotonic()
         self._clear_state_dir()
         ports = Ports.pick()
-        server = f"https://127.0.0.1:{ports.apiserver}"
-        creds = create_credentials(self.layout, server)
+        # Pods on real nodes reach the API server on a host address, never on loopback.
+        api_address = realnode_config.API_ADDRESS if self.real_nodes else "127.0.0.1"
+        server = f"https://{api_address}:{ports.apiserver}"
+        creds = create_credentials(self.layout, server, api_address)
         self._access = KubeAccess(
             server=server,
             kubeconfig=self.layout.admin_kubeconfig,
@@ -70,12 +82,19 @@ class LocalCluster(StartStop):
             workdir=self.layout.root,
         )
         self._components = control_plane(
-            tools, self.layout, ports, creds, die_with_parent=not self.daemon
-        )
+            tools, self.layout, ports, creds, die_with_parent=not self.daemon,
+            api_address=api_address,
+        )  # fmt: skip
+        self._tools = tools
         try:
+            if self.real_nodes:
+                realnode_host.claim(self.layout.root)
             self._start_components()
             self._record(tools)
             self._add_nodes(timeout)
+            if self.real_nodes:
+                self._start_real_nodes(tools, creds, server, timeout)
+                self._record(tools)
         except BaseException:
             self.stop()
             # Keep the logs for the post-mortem, but no record of a cluster that is not there.
@@ -83,13 +102,38 @@ class LocalCluster(StartStop):
             raise
         self.progress(
             f"cluster ready in {time.monotonic() - started:.1f}s: {server}, "
-            f"{self.pools.total} nodes, kubeconfig {self.layout.admin_kubeconfig}"
+            f"{self.pools.total} nodes ({len(self.real_nodes)} real), "
+            f"kubeconfig {self.layout.admin_kubeconfig}"
         )
 
     def stop(self) -> None:
         for component in reversed(self._components):
             component.process.stop()
         self._components = []
+        if self.real_nodes:
+            realnode.stop(self.real_nodes, self._tools)
+
+    def _start_real_nodes(
+        self, tools: Toolset, creds: Credentials, server: str, timeout: float
+    ) -> None:
+        images = (
+            self._images if self._images is not None else realnode.sextant_images(self.progress)
+        )
+        nodes = realnode.RealNodeSet(
+            self.real_nodes,
+            tools=tools,
+            layout=self.layout,
+            creds=creds,
+            server=server,
+            images=images,
+            die_with_parent=not self.daemon,
+            progress=self.progress,
+        )
+        try:
+            nodes.start(timeout)
+        finally:
+            # Whatever started is stopped with the rest, also when start-up failed.
+            self._components += nodes.components
 
     def _clear_state_dir(self) -> None:
         """A state dir holds one cluster: what is left in it belongs to a dead one.
@@ -144,5 +188,6 @@ class LocalCluster(StartStop):
                 ProcessRecord.of(c.process.name, c.process.pid, c.process.log_path)
                 for c in self._components
             ],
+            real_nodes=len(self.real_nodes),
         )
         record.save(self.layout.state_file)

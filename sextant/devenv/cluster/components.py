@@ -90,6 +90,10 @@ class Credentials:
     service_account: KeyPair
     admin_client: KeyPair
     kubeconfigs: dict[str, Path]
+    # Real nodes' kubelets and kube-proxy get their certificates from it later.
+    authority: CertificateAuthority
+    # How the API server authenticates to kubelets (logs, exec, port-forward).
+    kubelet_client: KeyPair
 
 
 # Client identities. The RBAC bootstrap policy already binds the two system users;
@@ -102,7 +106,7 @@ _CLIENTS = {
 }
 
 
-def create_credentials(layout: Layout, server: str) -> Credentials:
+def create_credentials(layout: Layout, server: str, api_address: str) -> Credentials:
     ca = CertificateAuthority(layout.pki)
     apiserver = ca.issue(
         "kube-apiserver",
@@ -114,7 +118,7 @@ def create_credentials(layout: Layout, server: str) -> Credentials:
             "kubernetes.default.svc",
             "kubernetes.default.svc.cluster.local",
         ],
-        ip_addresses=["127.0.0.1", KUBERNETES_SERVICE_IP],
+        ip_addresses=sorted({"127.0.0.1", api_address, KUBERNETES_SERVICE_IP}),
         server=True,
     )
     # The aggregation layer's own CA, as kubeadm sets it up: without it every
@@ -138,6 +142,13 @@ def create_credentials(layout: Layout, server: str) -> Credentials:
         service_account=write_signing_key(layout.pki, "service-account"),
         admin_client=clients["admin"],
         kubeconfigs=kubeconfigs,
+        authority=ca,
+        kubelet_client=ca.issue(
+            "kubelet-client",
+            "kube-apiserver-kubelet-client",
+            organizations=("system:masters",),
+            client=True,
+        ),
     )
 
 
@@ -164,8 +175,13 @@ def control_plane(
     creds: Credentials,
     *,
     die_with_parent: bool,
+    api_address: str = "127.0.0.1",
 ) -> list[Component]:
-    """All components in start order: etcd, kube-apiserver, then the rest."""
+    """All components in start order: etcd, kube-apiserver, then the rest.
+
+    With real nodes the API server listens on `api_address`, a host address that pods
+    can reach, and keeps the `kubernetes` Service's endpoints pointing at it.
+    """
 
     def process(name: str, argv: list[str]) -> ManagedProcess:
         return ManagedProcess(
@@ -176,6 +192,7 @@ def control_plane(
             die_with_parent=die_with_parent,
         )
 
+    loopback = api_address.startswith("127.")
     etcd_url = f"http://127.0.0.1:{ports.etcd}"
     peer_url = f"http://127.0.0.1:{ports.etcd_peer}"
     etcd = Component(
@@ -194,7 +211,7 @@ def control_plane(
                 "--log-level=warn",
             ],
         ),
-        probe=lambda: _http_ok(f"{etcd_url}/health"),
+        probe=lambda: http_ok(f"{etcd_url}/health"),
         timeout=30,
         what="healthy",
     )
@@ -206,11 +223,11 @@ def control_plane(
             "kube-apiserver",
             [
                 f"--etcd-servers={etcd_url}",
-                "--bind-address=127.0.0.1",
-                "--advertise-address=127.0.0.1",
-                # The `kubernetes` Service's endpoints may not be loopback addresses; no
-                # real pod could reach them anyway, so leave that Service without any.
-                "--endpoint-reconciler-type=none",
+                f"--bind-address={api_address}",
+                f"--advertise-address={api_address}",
+                # The `kubernetes` Service's endpoints may not be loopback addresses; with
+                # kwok's nodes only, no pod could reach them anyway, so leave it without.
+                f"--endpoint-reconciler-type={'none' if loopback else 'lease'}",
                 f"--secure-port={ports.apiserver}",
                 f"--cert-dir={layout.serving_dir('kube-apiserver')}",
                 f"--tls-cert-file={creds.apiserver.cert}",
@@ -231,9 +248,12 @@ def control_plane(
                 f"--service-cluster-ip-range={SERVICE_CIDR}",
                 "--allow-privileged=true",
                 "--profiling=false",
+                f"--kubelet-client-certificate={creds.kubelet_client.cert}",
+                f"--kubelet-client-key={creds.kubelet_client.key}",
+                "--kubelet-preferred-address-types=InternalIP,Hostname",
             ],
         ),
-        probe=lambda: _http_ok(f"https://127.0.0.1:{ports.apiserver}/readyz", verify=admin_tls),
+        probe=lambda: http_ok(f"https://{api_address}:{ports.apiserver}/readyz", verify=admin_tls),
         timeout=90,
         what="ready (/readyz)",
     )
@@ -256,7 +276,7 @@ def control_plane(
                 ],
             ),
             # A self-signed serving cert it made itself; /healthz is open to anonymous.
-            probe=lambda: _http_ok(f"https://127.0.0.1:{port}/healthz", verify=False),
+            probe=lambda: http_ok(f"https://127.0.0.1:{port}/healthz", verify=False),
             timeout=60,
             what="healthy",
         )
@@ -291,14 +311,14 @@ def control_plane(
                 "--node-lease-duration-seconds=40",
             ],
         ),
-        probe=lambda: _http_ok(f"http://127.0.0.1:{ports.kwok}/healthz"),
+        probe=lambda: http_ok(f"http://127.0.0.1:{ports.kwok}/healthz"),
         timeout=30,
         what="healthy",
     )
     return [etcd, apiserver, controller_manager, scheduler, kwok]
 
 
-def _http_ok(url: str, verify: ssl.SSLContext | bool = True) -> bool:
+def http_ok(url: str, verify: ssl.SSLContext | bool = True) -> bool:
     # trust_env=False: an HTTP(S)_PROXY from the environment must not see loopback probes.
     response = httpx.get(url, verify=verify, timeout=2.0, trust_env=False)
     return response.status_code == 200

@@ -13,8 +13,9 @@ from pathlib import Path
 from sextant.devenv.cluster.cluster import LocalCluster
 from sextant.devenv.cluster.components import Layout
 from sextant.devenv.cluster.nodes import NodePools
+from sextant.devenv.cluster.realnode import node as realnode
 from sextant.devenv.cluster.state import ClusterRecord, terminate
-from sextant.devenv.cluster.tools import Progress
+from sextant.devenv.cluster.tools import Progress, cached_tools
 
 log = logging.getLogger(__name__)
 
@@ -47,7 +48,7 @@ def up(
                 state_dir,
                 ", ".join(p.name for p in dead),
             )
-            terminate(record.processes)
+            _terminate(record, state_dir)
         LocalCluster(state_dir, pools=pools, daemon=True, progress=progress).start()
         started = ClusterRecord.load(layout.state_file)
         assert started is not None, "LocalCluster.start() writes the record"
@@ -63,12 +64,18 @@ def down(state_dir: Path) -> bool:
     with _locked(state_dir):
         record = ClusterRecord.load(layout.state_file)
         if record is not None:
-            terminate(record.processes)
+            _terminate(record, state_dir)
         # Only a directory that holds a cluster's files is removed, never a mistyped path.
         if record is None and not layout.pki.is_dir():
             return False
         shutil.rmtree(state_dir)
         return True
+
+
+def _terminate(record: ClusterRecord, state_dir: Path) -> None:
+    terminate(record.processes)
+    if record.real_nodes:
+        realnode.stop(realnode.plan(state_dir, record.real_nodes), cached_tools())
 
 
 @contextlib.contextmanager

@@ -32,10 +32,12 @@ class NodePools:
     gpu: int = 2
     mig: int = 1
     gpus_per_node: int = 8
+    # Real workers (containerd + kubelet) that run pods for real; see realnode/.
+    real: int = 0
 
     @property
     def total(self) -> int:
-        return self.cpu + self.gpu + self.mig
+        return self.cpu + self.gpu + self.mig + self.real
 
 
 def node_manifests(pools: NodePools) -> list[dict[str, Any]]:

@@ -39,6 +39,8 @@ class ClusterRecord(BaseModel):
     kubeconfig: Path
     bin_dir: Path
     processes: list[ProcessRecord]
+    # Real nodes leave host state (mounts, links, iptables, cgroups) that `down` sweeps.
+    real_nodes: int = 0
 
     def save(self, path: Path) -> None:
         tmp = path.with_suffix(".tmp")

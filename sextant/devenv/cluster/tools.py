@@ -3,7 +3,9 @@
 kube-apiserver, kube-controller-manager, kube-scheduler and kubectl come from
 `k8s.io/kubernetes` through the consumer module in hack/k8s/kubernetes, etcd through
 hack/k8s/etcd (both upstream go.mods replace sibling modules with local paths, which
-`go install pkg@version` refuses), kwok and helm through `go install` at pinned tags.
+`go install pkg@version` refuses), kubelet and kube-proxy with the control plane, CoreDNS
+(the real nodes' cluster DNS) through a main package in hack/k8s/coredns that links only
+the plugins it uses, kwok and helm through `go install` at pinned tags.
 A build unit is redone only when its fingerprint (go.mod, go.sum, flags) changes.
 """
 
@@ -34,7 +36,15 @@ KWOK_VERSION = "v0.8.0"
 HELM_MODULE = "helm.sh/helm/v3"
 HELM_VERSION = "v3.22.0"
 
-KUBERNETES_BINARIES = ("kube-apiserver", "kube-controller-manager", "kube-scheduler", "kubectl")
+# kubelet and kube-proxy run the real worker nodes (`sextant cluster up --real-nodes`).
+KUBERNETES_BINARIES = (
+    "kube-apiserver",
+    "kube-controller-manager",
+    "kube-scheduler",
+    "kubectl",
+    "kubelet",
+    "kube-proxy",
+)
 # kwokctl's default lifecycle: nodes turn Ready at once and renew a Lease like a
 # kubelet; pods turn Running/Ready at once, Jobs complete, deletions finish.
 KWOK_STAGE_SETS = ("node/fast", "node/heartbeat-with-lease", "pod/fast")
@@ -144,6 +154,7 @@ def _units(go: _Go, hack: Path, tools: Toolset) -> list[_Unit]:
     version = tools.kubernetes_version
     k8s_ldflags = _kubernetes_ldflags(version)
     etcd_dir = hack / "etcd"
+    coredns_dir = hack / "coredns"
     helm_ldflags = (
         f"-s -w -X helm.sh/helm/v3/internal/version.version={HELM_VERSION}"
         " -X helm.sh/helm/v3/internal/version.gitTreeState=clean"
@@ -168,6 +179,15 @@ def _units(go: _Go, hack: Path, tools: Toolset) -> list[_Unit]:
             build=lambda: go.build(
                 etcd_dir, ["go.etcd.io/etcd/server/v3"], str(tools.path("etcd")), "-s -w"
             ),
+        ),
+        _Unit(
+            name="coredns",
+            binaries=("coredns",),
+            fingerprint=_fingerprint(
+                coredns_dir / "go.mod", coredns_dir / "go.sum", coredns_dir / "main.go", "-s -w"
+            ),
+            # Cluster DNS for real nodes' pods; a main package with only the plugins used.
+            build=lambda: go.build(coredns_dir, ["."], str(tools.path("coredns")), "-s -w"),
         ),
         _Unit(
             name=f"kwok {KWOK_VERSION}",
