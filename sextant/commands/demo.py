@@ -25,9 +25,11 @@ import click
 def demo(workdir: Path | None, exit_after: float | None) -> None:
     """Serve a model from MLflow, send it a request, and roll it out on a local cluster.
 
-    Starts Redis, Prometheus and MLflow on loopback, registers a small ONNX model, serves
-    it with the runtime, sends one inference request, then starts the local control plane
-    with fake GPU nodes and the operator, and applies a ModelDeployment that goes Ready.
+    Starts the local cluster (a real node and fake GPU nodes), Redis, Prometheus and
+    MLflow, registers a small ONNX model, serves it with the runtime and sends one
+    inference request, installs the operator with the Helm chart, and applies two
+    ModelDeployments: one answers through its Service from the real node, one lands on
+    the GPU nodes. Needs root (the real node runs containerd and a kubelet).
     """
     from sextant.devenv.demo import DemoEndpoints, run_demo
 
@@ -36,6 +38,8 @@ def demo(workdir: Path | None, exit_after: float | None) -> None:
         for name, url in endpoints.stack.endpoints().items():
             click.echo(f"  {name:<11} {url}")
         click.echo(f"  {'runtime':<11} {endpoints.runtime_url}/v2/models/iris")
+        if endpoints.service_url is not None:
+            click.echo(f"  {'Service':<11} {endpoints.service_url}/v2/models/iris (in-cluster)")
         if endpoints.kubeconfig is not None:
             click.echo(f"  {'kubectl':<11} export KUBECONFIG={endpoints.kubeconfig}")
         click.echo(f"  {'logs':<11} {root}")

@@ -12,15 +12,17 @@ from sextant.devenv.process import ManagedProcess, StartStop, free_port
 
 
 class LocalMlflow(StartStop):
-    """`mlflow server` on a free loopback port.
+    """`mlflow server` on a free port of loopback (or of `host`).
 
     Artifacts are proxied by the server (`mlflow-artifacts:` URIs), as in a real
     deployment, so clients need only the tracking URI, never the artifact path.
     """
 
-    def __init__(self, workdir: Path, port: int | None = None) -> None:
+    def __init__(self, workdir: Path, port: int | None = None, host: str = "127.0.0.1") -> None:
         self.workdir = workdir
         self.port = port or free_port()
+        # A host address of the local cluster's real nodes lets their pods download models.
+        self.host = host
         env = {**os.environ, "MLFLOW_TRACKING_URI": ""}
         self.process = ManagedProcess(
             "mlflow-server",
@@ -34,7 +36,7 @@ class LocalMlflow(StartStop):
                 "--artifacts-destination",
                 str(workdir / "artifacts"),
                 "--host",
-                "127.0.0.1",
+                host,
                 "--port",
                 str(self.port),
                 "--workers",
@@ -47,7 +49,7 @@ class LocalMlflow(StartStop):
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        return f"http://{self.host}:{self.port}"
 
     def start(self, timeout: float = 120.0) -> None:
         # The first start creates the sqlite schema (alembic migrations): give it time.

@@ -30,13 +30,13 @@ class LocalStack:
 
 
 @contextlib.contextmanager
-def local_stack(workdir: Path) -> Iterator[LocalStack]:
+def local_stack(workdir: Path, *, mlflow_host: str = "127.0.0.1") -> Iterator[LocalStack]:
     """Start Redis, Prometheus and MLflow under `workdir`; stop all of them on exit."""
     with contextlib.ExitStack() as stack:
         redis = stack.enter_context(LocalRedis(workdir / "redis"))
         log.info("Redis ready at %s", redis.url)
         prometheus = stack.enter_context(LocalPrometheus(workdir / "prometheus"))
         log.info("Prometheus ready at %s", prometheus.url)
-        mlflow = stack.enter_context(LocalMlflow(workdir / "mlflow"))
+        mlflow = stack.enter_context(LocalMlflow(workdir / "mlflow", host=mlflow_host))
         log.info("MLflow ready at %s", mlflow.url)
         yield LocalStack(redis=redis, prometheus=prometheus, mlflow=mlflow)

@@ -56,6 +56,14 @@ class KubeAccess:
             raise KubectlError(list(args), result)
         return result
 
+    def helm(self, *args: str, timeout: float = 600) -> subprocess.CompletedProcess[str]:
+        """Run the cluster's own helm (built beside kubectl) against it; raise on failure."""
+        argv = [str(self.kubectl_path.parent / "helm"), f"--kubeconfig={self.kubeconfig}", *args]
+        result = subprocess.run(argv, capture_output=True, check=False, text=True, timeout=timeout)
+        if result.returncode != 0:
+            raise KubectlError(argv, result)
+        return result
+
     def api_client(self, kubeconfig: Path | None = None) -> ApiClient:
         """A kubernetes-client ApiClient as admin (or as whoever `kubeconfig` names)."""
         # Imported here: the kubernetes package is an extra, and only clients need it.

@@ -1,0 +1,57 @@
+"""Manifests and clients the e2e tests share: a CPU ModelDeployment on the real node."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import httpx
+
+from sextant.devenv.cluster import KubeAccess
+from sextant_runtime.demo import example_request, species_answers
+
+# What the example model answers for the two flowers of example_request().
+EXPECTED_SPECIES = ["setosa", "virginica"]
+
+
+def cpu_model_deployment(name: str, namespace: str, uri: str, replicas: int = 2) -> dict[str, Any]:
+    """Small requests, so that two replicas plus a surge pod fit the 2-CPU real node."""
+    return {
+        "apiVersion": "sextant.dev/v1alpha1",
+        "kind": "ModelDeployment",
+        "metadata": {"name": name, "namespace": namespace},
+        "spec": {
+            "model": {"uri": uri, "format": "onnx"},
+            "runtime": {"device": "cpu"},
+            "replicas": replicas,
+            "resources": {"requests": {"cpu": "100m", "memory": "256Mi"}},
+            "scheduling": {"nodeSelector": {"sextant.dev/node-pool": "real"}},
+        },
+    }
+
+
+def apply(kube: KubeAccess, manifest: dict[str, Any]) -> None:
+    kube.kubectl("apply", "-f", "-", input=json.dumps(manifest))
+
+
+def service_url(kube: KubeAccess, name: str, namespace: str) -> str:
+    """The ModelDeployment's Service by ClusterIP: kube-proxy routes the host's traffic too."""
+    ip = kube.kubectl(
+        "get", "service", name, "-n", namespace, "-o", "jsonpath={.spec.clusterIP}"
+    ).stdout.strip()
+    port = kube.kubectl(
+        "get", "service", name, "-n", namespace, "-o", "jsonpath={.spec.ports[0].port}"
+    ).stdout.strip()
+    return f"http://{ip}:{port}"
+
+
+def ask_species(client: httpx.Client, base_url: str, model: str) -> list[str]:
+    response = client.post(f"{base_url}/v2/models/{model}/infer", json=example_request())
+    response.raise_for_status()
+    return species_answers(response.json())
+
+
+def pods(kube: KubeAccess, namespace: str, selector: str) -> list[dict[str, Any]]:
+    out = kube.kubectl("get", "pods", "-n", namespace, "-l", selector, "-o", "json").stdout
+    items: list[dict[str, Any]] = json.loads(out)["items"]
+    return items
