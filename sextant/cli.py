@@ -18,6 +18,7 @@ SUBCOMMANDS: dict[str, str] = {
     "crds": "sextant.commands.crds:crds",
     "cluster": "sextant.commands.cluster:cluster",
     "demo": "sextant.commands.demo:demo",
+    "images": "sextant.commands.images:images",
     "operator": "sextant.commands.operator:operator_command",
     "serve": "sextant.commands.serve:serve",
 }

@@ -1,0 +1,3 @@
+module sextant.dev/pause
+
+go 1.22
