@@ -48,6 +48,8 @@ OPERATOR = "sextant-operator"
 RUNTIME_TORCH = "sextant-runtime-torch"
 PAUSE = "pause"
 PAUSE_IMAGE = "localhost/sextant/pause:3.10"
+# Where the dependency stage of each Python image is tagged (podman's storage only).
+BUILD_STAGE = "localhost/sextant-build"
 
 DEBIAN_SUITE = "bookworm"
 # mmdebstrap's `apt` variant: Essential packages, apt, and these with their dependencies.
@@ -208,6 +210,16 @@ class Podman:
             )
 
     @property
+    def state(self) -> Path:
+        """Run-time state (locks, container state): on a tmpfs, so a reboot clears it."""
+        if os.geteuid() == 0 and os.access("/run", os.W_OK):
+            return Path("/run/sextant-images")
+        runtime_dir = os.environ.get("XDG_RUNTIME_DIR")
+        if runtime_dir:
+            return Path(runtime_dir) / "sextant-images"
+        return Path(tempfile.gettempdir()) / f"sextant-images-{os.geteuid()}"
+
+    @property
     def env(self) -> dict[str, str]:
         self._write_config()
         return {
@@ -231,12 +243,12 @@ class Podman:
             f'runtime = "{runtime}"\n'
             'cgroup_manager = "cgroupfs"\n'
             'events_logger = "file"\n'
-            f'tmp_dir = "{self.root / "tmp"}"\n'
+            f'tmp_dir = "{self.state / "tmp"}"\n'
         )
         storage_conf = (
             "[storage]\n"
             'driver = "overlay"\n'
-            f'runroot = "{self.root / "run"}"\n'
+            f'runroot = "{self.state / "run"}"\n'
             f'graphroot = "{storage}"\n'
         )
         self.root.mkdir(parents=True, exist_ok=True)
@@ -476,7 +488,7 @@ class ImageBuilder:
                 build_args = {"VERSION": spec.reference.rsplit(":", 1)[1]}
             self.progress(f"building {spec.reference}")
             built = time.monotonic()
-            self.podman.run(
+            argv = [
                 "build",
                 "--pull=never",
                 "--layers",
@@ -485,10 +497,12 @@ class ImageBuilder:
                 *(f"--build-arg={key}={value}" for key, value in build_args.items()),
                 "--file",
                 str(spec.folder(self.images) / "Containerfile"),
-                "--tag",
-                spec.reference,
-                str(context),
-            )
+            ]
+            if spec.python:
+                # A tag on the dependency stage keeps its layers out of `image prune`, so
+                # a change of the project alone reuses the installed dependencies.
+                self.podman.run(*argv, "--target=build", f"--tag={BUILD_STAGE}/{spec.name}", tmp)
+            self.podman.run(*argv, f"--tag={spec.reference}", tmp)
             self.progress(f"built {spec.reference} in {time.monotonic() - built:.1f}s")
         partial = archive.with_suffix(".partial")
         partial.unlink(missing_ok=True)

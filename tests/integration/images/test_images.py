@@ -110,7 +110,7 @@ def test_runtime_image_has_neither_torch_nor_kopf(
 ) -> None:
     installed = _distributions(podman, built["sextant-runtime"].reference)
     assert {"sextant", "onnxruntime", "mlflow-skinny", "numpy"} <= installed
-    assert not {"torch", "kopf", "kubernetes", "onnxruntime-gpu", "pip"} & installed
+    assert not {"torch", "kopf", "kubernetes", "onnxruntime-gpu"} & installed
 
 
 def test_operator_image_has_kopf_and_neither_torch_nor_onnxruntime(
