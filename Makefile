@@ -2,7 +2,7 @@
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: setup demo test lint unit integration e2e fmt clean crds bench-runtime bench-http-stacks bench-operator
+.PHONY: setup demo test lint unit integration e2e fmt clean crds images images-torch bench-runtime bench-http-stacks bench-operator
 
 setup:  ## Debian packages, .venv with every extra, local tools (idempotent)
 	@bash hack/setup.sh
@@ -36,6 +36,12 @@ fmt: setup
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+
+images: setup  ## Runtime, operator and pause images as OCI archives (images/README.md)
+	$(BIN)/sextant images build
+
+images-torch: setup  ## Also the CUDA runtime with torch (several GB; not in CI)
+	$(BIN)/sextant images build --torch
 
 bench-runtime: setup  ## Runtime throughput/latency vs the in-process onnxruntime ceiling (bench/README.md)
 	$(BIN)/python -m bench.runtime

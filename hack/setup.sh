@@ -4,7 +4,13 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-APT_PACKAGES=(redis-server prometheus wrk)
+APT_PACKAGES=(
+  redis-server prometheus wrk
+  # Real nodes of the local cluster: container runtime, CNI bridge, Service rules.
+  containerd runc containernetworking-plugins iptables conntrack iproute2
+  # Images without Docker: a Debian base rootfs and rootful podman/buildah builds.
+  mmdebstrap podman buildah uidmap
+)
 PYTHON=${PYTHON:-python3}
 
 say() { printf '\033[1msetup:\033[0m %s\n' "$*" >&2; }
@@ -46,4 +52,6 @@ install_system_packages
 install_python_packages
 # The local control plane's binaries from Go modules; cached, so only the first run is long.
 .venv/bin/sextant cluster build
+# Sextant's images (pause, operator, runtime) as OCI archives for the real nodes; cached.
+.venv/bin/sextant images build
 say "ready: .venv/bin/sextant $(.venv/bin/sextant --version | awk '{print $NF}')"
