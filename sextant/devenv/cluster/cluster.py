@@ -88,7 +88,10 @@ class LocalCluster(StartStop):
         self._tools = tools
         try:
             if self.real_nodes:
+                # The API server listens on the host link's address: make it first.
+                realnode_host.require_root()
                 realnode_host.claim(self.layout.root)
+                realnode_host.prepare(self.real_nodes)
             self._start_components()
             self._record(tools)
             self._add_nodes(timeout)

@@ -15,8 +15,9 @@ from typing import Any
 
 import yaml
 
-# A /24 on a dummy link of the host: the API server's advertised address and one address
-# per real node (kubelet refuses a loopback node IP; pods cannot reach the host's loopback).
+# A /24 on a link of the host (a bridge without ports): the API server's advertised address
+# and one address per real node (kubelet refuses a loopback node IP; pods cannot reach the
+# host's loopback).
 HOST_LINK = "sextant0"
 HOST_NETWORK = ipaddress.ip_network("172.29.0.0/24")
 API_ADDRESS = str(HOST_NETWORK[1])
@@ -57,7 +58,7 @@ class RealNode:
     @property
     def cgroup_root(self) -> str:
         """The kubelet's cgroup root: one per node so two kubelets never share /kubepods."""
-        return f"/sextant-{self.name}"
+        return f"/{self.name}"
 
     @property
     def root(self) -> Path:

@@ -21,7 +21,6 @@ from pathlib import Path
 from sextant.devenv.cluster.realnode.config import (
     API_ADDRESS,
     HOST_LINK,
-    HOST_NETWORK,
     RUN_ROOT,
     RealNode,
 )
@@ -65,7 +64,8 @@ def prepare(nodes: Iterable[RealNode]) -> None:
     """The dummy link with the API server's and each node's address; IPv4 forwarding on."""
     RUN_ROOT.mkdir(parents=True, exist_ok=True)
     if not _link_exists(HOST_LINK):
-        _ip("link", "add", HOST_LINK, "type", "dummy")
+        # A bridge with no ports: this kernel may lack the dummy driver, every one has bridge.
+        _ip("link", "add", HOST_LINK, "type", "bridge")
     _ip("link", "set", HOST_LINK, "up")
     for address in [API_ADDRESS, *(n.ip for n in nodes)]:
         # `replace` makes a second run (or a crashed first one) a no-op.
@@ -74,8 +74,22 @@ def prepare(nodes: Iterable[RealNode]) -> None:
     if not _SAVED_FORWARDING.exists():
         _SAVED_FORWARDING.write_text(_FORWARDING.read_text())
     _FORWARDING.write_text("1\n")
-    # The host side of every route to pods leaves through the node bridges.
-    _ip("route", "replace", str(HOST_NETWORK), "dev", HOST_LINK)
+    for node in nodes:
+        _make_cgroup_root(node.cgroup_root)
+
+
+def _make_cgroup_root(cgroup_root: str) -> None:
+    """The kubelet wants its cgroup root to exist in every hierarchy (cgroup v1 here)."""
+    relative = cgroup_root.strip("/")
+    for hierarchy in _CGROUP_ROOT.iterdir():
+        if not (hierarchy / "cgroup.procs").exists():
+            continue  # not a mounted hierarchy
+        folder = hierarchy / relative
+        folder.mkdir(exist_ok=True)
+        # A new v1 cpuset starts empty, and no task can join an empty cpuset.
+        for name in ("cpuset.cpus", "cpuset.mems"):
+            if (folder / name).exists() and not _read(folder / name).strip():
+                (folder / name).write_text(_read(hierarchy / name))
 
 
 def sweep(nodes: Iterable[RealNode], *, kube_proxy: Path | None) -> None:
@@ -135,8 +149,8 @@ def _link_exists(name: str) -> bool:
 
 
 def _processes_mentioning(nodes: list[RealNode]) -> list[tuple[int, str]]:
-    """Processes whose command line names one of the nodes' sockets or folders."""
-    needles = [str(p) for n in nodes for p in n.owned_paths()]
+    """Processes whose command line names one of the nodes' (or their cluster's) folders."""
+    needles = {str(p) for n in nodes for p in (*n.owned_paths(), n.cluster_root)}
     found = []
     for proc in Path("/proc").iterdir():
         if not proc.name.isdigit() or int(proc.name) == os.getpid():
