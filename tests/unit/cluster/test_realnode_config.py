@@ -34,6 +34,8 @@ def test_sockets_fit_a_unix_socket_path_even_for_a_deep_state_dir(tmp_path: Path
     deep = tmp_path.joinpath(*["very-long-folder-name"] * 10)
     [node] = plan(deep, 1)
     assert len(str(node.containerd_socket) + ".ttrpc") < 108
+    # The kubelet makes sockets of its own under its root (pod resources, plugins).
+    assert len(str(node.kubelet_dir / "plugins_registry" / ("x" * 40))) < 108
 
 
 def test_containerd_config_is_toml_for_cri_with_runc_cgroupfs_and_our_cni(tmp_path: Path) -> None:

@@ -29,6 +29,8 @@ PAUSE_IMAGE = "localhost/sextant/pause:3.10"
 CNI_BIN_DIR = Path("/usr/lib/cni")
 # Short unix socket paths (108 bytes at most), so these live under /run, not the state dir.
 RUN_ROOT = Path("/run/sextant")
+# The kubelet's root holds sockets too (pod resources, device plugins): a short path on disk.
+KUBELET_ROOT = Path("/var/lib/sextant")
 
 
 @dataclass(frozen=True)
@@ -65,9 +67,14 @@ class RealNode:
         return self.cluster_root / "nodes" / self.name
 
     @property
+    def tag(self) -> str:
+        """Short and unique per cluster and node, for paths that must stay short."""
+        digest = hashlib.sha256(str(self.cluster_root.resolve()).encode()).hexdigest()[:8]
+        return f"{digest}-{self.index}"
+
+    @property
     def run_dir(self) -> Path:
-        tag = hashlib.sha256(str(self.cluster_root.resolve()).encode()).hexdigest()[:8]
-        return RUN_ROOT / f"{tag}-{self.index}"
+        return RUN_ROOT / self.tag
 
     @property
     def containerd_socket(self) -> Path:
@@ -95,7 +102,7 @@ class RealNode:
 
     @property
     def kubelet_dir(self) -> Path:
-        return self.root / "kubelet"
+        return KUBELET_ROOT / self.tag
 
     @property
     def kubelet_config(self) -> Path:
@@ -111,7 +118,7 @@ class RealNode:
 
     def owned_paths(self) -> tuple[Path, ...]:
         """Folders whose mounts are this node's: unmounted on the way down."""
-        return (self.root, self.run_dir)
+        return (self.root, self.run_dir, self.kubelet_dir)
 
 
 def containerd_toml(node: RealNode) -> str:

@@ -21,6 +21,7 @@ from pathlib import Path
 from sextant.devenv.cluster.realnode.config import (
     API_ADDRESS,
     HOST_LINK,
+    KUBELET_ROOT,
     RUN_ROOT,
     RealNode,
 )
@@ -118,11 +119,13 @@ def sweep(nodes: Iterable[RealNode], *, kube_proxy: Path | None) -> None:
         _FORWARDING.write_text(_SAVED_FORWARDING.read_text())
         _SAVED_FORWARDING.unlink()
     for node in nodes:
-        # Everything mounted under it is gone by now: what is left is plain files.
+        # Everything mounted under them is gone by now: what is left is plain files.
         shutil.rmtree(node.run_dir, ignore_errors=True)
+        shutil.rmtree(node.kubelet_dir, ignore_errors=True)
     _OWNER.unlink(missing_ok=True)
-    with contextlib.suppress(OSError):
-        RUN_ROOT.rmdir()
+    for folder in (RUN_ROOT, KUBELET_ROOT):
+        with contextlib.suppress(OSError):
+            folder.rmdir()
 
 
 def leftovers(nodes: Iterable[RealNode]) -> list[str]:
