@@ -8,7 +8,7 @@ from typing import Any
 import httpx
 
 from sextant.devenv.cluster import KubeAccess
-from sextant_runtime.demo import example_request, species_answers
+from sextant_runtime.demo import SPECIES, example_request
 
 # What the example model answers for the two flowers of example_request().
 EXPECTED_SPECIES = ["setosa", "virginica"]
@@ -46,9 +46,14 @@ def service_url(kube: KubeAccess, name: str, namespace: str) -> str:
 
 
 def ask_species(client: httpx.Client, base_url: str, model: str) -> list[str]:
+    """The species the model picks for each flower of example_request()."""
     response = client.post(f"{base_url}/v2/models/{model}/infer", json=example_request())
     response.raise_for_status()
-    return species_answers(response.json())
+    output = response.json()["outputs"][0]
+    rows, width = output["shape"]
+    data = output["data"]
+    picks = [max(range(width), key=lambda j, i=i: data[i * width + j]) for i in range(rows)]
+    return [SPECIES[k] for k in picks]
 
 
 def pods(kube: KubeAccess, namespace: str, selector: str) -> list[dict[str, Any]]:
