@@ -15,12 +15,16 @@ from sextant.logs import configure_logging
 
 # name -> "module:attribute" of a click command; each later issue adds its line here.
 SUBCOMMANDS: dict[str, str] = {
+    "abort": "sextant.commands.rollout:abort",
     "crds": "sextant.commands.crds:crds",
     "cluster": "sextant.commands.cluster:cluster",
     "demo": "sextant.commands.demo:demo",
     "images": "sextant.commands.images:images",
     "operator": "sextant.commands.operator:operator_command",
+    "promote": "sextant.commands.rollout:promote",
+    "retry": "sextant.commands.rollout:retry",
     "serve": "sextant.commands.serve:serve",
+    "status": "sextant.commands.rollout:status",
 }
 
 

@@ -9,9 +9,13 @@ Every trigger ends in ModelDeploymentReconciler.reconcile, which is idempotent:
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import logging
+import random
 import threading
+import time
 from collections import defaultdict
+from collections.abc import Callable
 from typing import Any, cast
 
 import kopf
@@ -26,6 +30,40 @@ log = logging.getLogger(__name__)
 
 _MAX_BACKOFF_SECONDS = 300.0
 _CHILD_SELECTOR = {labels.MANAGED_BY: labels.MANAGED_BY_VALUE}
+
+
+class _Requeue:
+    """One pending wake-up per object: a rollout timer (a pause, a scale-down delay, the
+    progress deadline) ends, so the object is reconciled then, not at the next resync."""
+
+    def __init__(self) -> None:
+        self._guard = threading.Lock()
+        self._timers: dict[tuple[str, str], tuple[float, threading.Timer]] = {}
+
+    def __call__(self, key: tuple[str, str], delay: float, wake: Callable[[], None]) -> None:
+        # A little jitter so that objects paused together do not wake in one burst.
+        delay = delay + random.uniform(0.0, min(1.0, delay * 0.05))
+        due = time.monotonic() + delay
+        with self._guard:
+            pending = self._timers.get(key)
+            if pending is not None and pending[0] <= due:
+                return  # an earlier wake-up will look again anyway
+            if pending is not None:
+                pending[1].cancel()
+            # kopf.event needs kopf's context variables, which a plain thread lacks.
+            context = contextvars.copy_context()
+            timer = threading.Timer(delay, self._fire, args=(key, lambda: context.run(wake)))
+            timer.daemon = True
+            self._timers[key] = (due, timer)
+            timer.start()
+
+    def _fire(self, key: tuple[str, str], wake: Callable[[], None]) -> None:
+        with self._guard:
+            self._timers.pop(key, None)
+        try:
+            wake()
+        except Exception:
+            log.exception("%s/%s: reconcile after a rollout timer failed", *key)
 
 
 class _KeyedLocks:
@@ -46,6 +84,7 @@ def register(
     resync_seconds: float,
 ) -> None:
     locks = _KeyedLocks()
+    requeue = _Requeue()
 
     def run(namespace: str, name: str, retry: int = 0, resolve: bool = True) -> None:
         with locks(namespace, name):
@@ -66,9 +105,15 @@ def register(
                 if _namespace_terminating(err):
                     return  # the namespace is being deleted with everything in it
                 raise
+        if outcome.requeue_after is not None:
+            requeue((namespace, name), outcome.requeue_after, lambda: wake(namespace, name))
         if outcome.error is not None:
             delay = min(5.0 * 2**retry, _MAX_BACKOFF_SECONDS)
             raise kopf.TemporaryError(str(outcome.error), delay=delay)
+
+    def wake(namespace: str, name: str) -> None:
+        with contextlib.suppress(kopf.TemporaryError):
+            run(namespace, name, resolve=False)
 
     @kopf.on.resume(GROUP, VERSION, "modeldeployments", registry=registry)
     @kopf.on.create(GROUP, VERSION, "modeldeployments", registry=registry)

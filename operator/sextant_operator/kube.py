@@ -108,16 +108,41 @@ class Kube:
     def get_model_deployment(self, namespace: str, name: str) -> dict[str, Any] | None:
         return self.get(API_VERSION, "ModelDeployment", namespace, name)
 
-    def patch_status(self, plural: str, namespace: str, name: str, status: dict[str, Any]) -> None:
-        """One JSON merge patch of the status subresource (None values remove fields)."""
+    def patch_status(
+        self,
+        plural: str,
+        namespace: str,
+        name: str,
+        status: dict[str, Any],
+        resource_version: str | None = None,
+    ) -> None:
+        """One JSON merge patch of the status subresource (None values remove fields).
+
+        With `resource_version`, the API server refuses the write (409) if the object changed
+        since it was read: a decision made on a stale status is never persisted.
+        """
         group, version = API_VERSION.split("/")
+        body: dict[str, Any] = {"status": status}
+        if resource_version is not None:
+            body["metadata"] = {"resourceVersion": resource_version}
         try:
             client.CustomObjectsApi(self.api).patch_namespaced_custom_object_status(
-                group, version, namespace, plural, name, {"status": status}
+                group, version, namespace, plural, name, body
             )
         except ApiException as err:
             if err.status != 404:  # deleted meanwhile: nothing left to report on
                 raise
+
+    def remove_annotations(
+        self, plural: str, namespace: str, name: str, keys: list[str]
+    ) -> str | None:
+        """Remove annotations (one-time tokens); returns the new resourceVersion."""
+        group, version = API_VERSION.split("/")
+        patch = {"metadata": {"annotations": dict.fromkeys(keys)}}
+        result = client.CustomObjectsApi(self.api).patch_namespaced_custom_object(
+            group, version, namespace, plural, name, patch
+        )
+        return str(result["metadata"]["resourceVersion"])
 
 
 def _controller_uid(obj: dict[str, Any]) -> str | None:

@@ -11,6 +11,7 @@ from sextant.registry import RegistryError
 from sextant_operator import labels
 from sextant_operator.api.modeldeployment import ModelDeployment, ModelDeploymentStatus
 from sextant_operator.kube import Kube
+from sextant_operator.progressive import ProgressiveReconciler
 from sextant_operator.render.children import CHILD_KINDS, desired_children, desired_replicas
 from sextant_operator.render.context import ModelArtifact, RenderContext
 from sextant_operator.render.deployment import deployment_name
@@ -33,18 +34,22 @@ _PROGRESS_REASONS = frozenset({"RolloutInProgress"})
 class Outcome:
     status: ModelDeploymentStatus
     error: RegistryError | None  # set when the caller should retry with backoff
+    requeue_after: float | None = None  # a rollout timer ends then: reconcile again
 
 
 class ModelDeploymentReconciler:
     def __init__(self, kube: Kube, settings: OperatorSettings) -> None:
         self.kube = kube
         self.settings = settings
+        self.progressive = ProgressiveReconciler(kube, settings)
 
     def reconcile(self, body: dict[str, Any], emit: EventSink, *, resolve: bool = True) -> Outcome:
         """`resolve=False` reuses the version in status instead of asking the registry."""
         md = ModelDeployment.model_validate(body)
         serving = None if resolve else _serving_artifact(md, self.settings, same_spec=True)
         artifact, error = (serving, None) if serving is not None else self._resolve(md)
+        if md.spec.rollout.strategy != "RollingUpdate":
+            return self._progressive(md, artifact, error, emit)
         stable: DeploymentProgress | None = None
         unschedulable: str | None = None
         url: str | None = None
@@ -71,6 +76,20 @@ class ModelDeploymentReconciler:
         _emit_transitions(md.status or ModelDeploymentStatus(), status, emit)
         return Outcome(status=status, error=error)
 
+    def _progressive(
+        self,
+        md: ModelDeployment,
+        artifact: ModelArtifact | None,
+        error: RegistryError | None,
+        emit: EventSink,
+    ) -> Outcome:
+        model = resolved_status(md.spec.model, artifact) if artifact is not None else None
+        status, decision = self.progressive.reconcile(md, artifact, error, model)
+        for event in decision.events:
+            emit(event.type, event.reason, event.message)
+        _emit_transitions(md.status or ModelDeploymentStatus(), status, emit, versions=False)
+        return Outcome(status=status, error=error, requeue_after=decision.requeue_after)
+
     def _resolve(self, md: ModelDeployment) -> tuple[ModelArtifact | None, RegistryError | None]:
         """The artifact to serve, and the resolution error if there was one.
 
@@ -88,11 +107,17 @@ class ModelDeploymentReconciler:
         applied = {
             (child["kind"], child["metadata"]["name"]): self.kube.apply(child) for child in children
         }
-        self._prune(ctx, {(c["apiVersion"], c["kind"], c["metadata"]["name"]) for c in children})
+        stable = DeploymentProgress.of(applied.get(("Deployment", deployment_name(ctx, "stable"))))
+        keep = {(c["apiVersion"], c["kind"], c["metadata"]["name"]) for c in children}
+        self._prune(ctx, keep, settled=stable is not None and stable.complete)
         return applied
 
-    def _prune(self, ctx: RenderContext, keep: set[tuple[str, str, str]]) -> None:
-        """Delete children this ModelDeployment owns but no longer wants (an HPA removed...)."""
+    def _prune(self, ctx: RenderContext, keep: set[tuple[str, str, str]], *, settled: bool) -> None:
+        """Delete children this ModelDeployment owns but no longer wants (an HPA removed...).
+
+        Per-version Deployments left by a Canary or BlueGreen strategy go only once the
+        RollingUpdate Deployment has every pod ready, so switching strategy never drops
+        serving capacity."""
         uid = ctx.md.metadata.uid or ""
         for api_version, kind in CHILD_KINDS:
             if api_version.startswith(MONITORING_GROUP) and not self.kube.has_api_group(
@@ -100,6 +125,9 @@ class ModelDeploymentReconciler:
             ):
                 continue
             for obj in self.kube.owned(api_version, kind, ctx.namespace, uid, ctx.name):
+                versioned = labels.VERSION_ANNOTATION in (obj["metadata"].get("annotations") or {})
+                if kind == "Deployment" and versioned and not settled:
+                    continue
                 if (api_version, kind, obj["metadata"]["name"]) not in keep:
                     log.info(
                         "%s/%s: deleting %s %s",
@@ -114,7 +142,7 @@ class ModelDeploymentReconciler:
         """The scheduler's message for a pod of the current version that cannot be placed."""
         selector = {
             **labels.track_selector(ctx.name, "stable"),
-            labels.MODEL_VERSION: ctx.artifact.version,
+            labels.MODEL_VERSION: labels.version_value(ctx.artifact.version),
         }
         for pod in self.kube.pods(ctx.namespace, selector):
             for condition in (pod.status and pod.status.conditions) or []:
@@ -157,12 +185,17 @@ def _serving_artifact(
 
 
 def _emit_transitions(
-    before: ModelDeploymentStatus, after: ModelDeploymentStatus, emit: EventSink
+    before: ModelDeploymentStatus,
+    after: ModelDeploymentStatus,
+    emit: EventSink,
+    *,
+    versions: bool = True,
 ) -> None:
-    """One Event per condition that changed status, and one per new model version."""
+    """One Event per condition that changed status, and one per new model version
+    (`versions=False`: the rollout engine reports versions with its own Events)."""
     old_version = before.model.version if before.model else None
     new_version = after.model.version if after.model else None
-    if new_version is not None and new_version != old_version:
+    if versions and new_version is not None and new_version != old_version:
         was = f" (was {old_version})" if old_version else ""
         emit("Normal", "RollingOut", f"rolling out model version {new_version}{was}")
     for type_ in _WATCHED_CONDITIONS:

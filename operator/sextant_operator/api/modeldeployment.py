@@ -461,6 +461,11 @@ class Rollout(ApiModel):
     analysis: Analysis | None = Field(
         default=None, description="Health checks used by analysis steps and pre-promotion analysis."
     )
+    progress_deadline_seconds: Annotated[Int32, Field(ge=1, le=86400)] = Field(
+        default=600,
+        description="Seconds a new version may take to get the ready pods a step needs; "
+        "past it the rollout aborts. Pauses and analysis do not count.",
+    )
 
     @cel(
         "!has(self.canary) || self.strategy == 'Canary'",
@@ -607,6 +612,11 @@ class TrackStatus(ApiModel):
     """The stable version's pods."""
 
     version: Version | None = Field(default=None, description="Model version served.")
+    uri: Annotated[str, StringConstraints(max_length=2048)] | None = Field(
+        default=None,
+        description="Where this version's pods download the model; kept so that a registry "
+        "alias move never loses the version that serves.",
+    )
     replicas: Annotated[Int32, Field(ge=0)] | None = Field(
         default=None, description="Desired replicas."
     )
@@ -649,6 +659,33 @@ class RolloutStatus(ApiModel):
     analysis: Annotated[list[AnalysisMeasurement], Field(max_length=100)] = Field(
         default_factory=list, description="Recent analysis measurements, newest last."
     )
+    steps_hash: Annotated[str, StringConstraints(max_length=64)] | None = Field(
+        default=None,
+        description="Digest of the canary steps the step index refers to; new steps restart "
+        "the rollout at step 0.",
+    )
+    pause_start_time: datetime | None = Field(
+        default=None, description="When the current pause began; its end is computed from it."
+    )
+    progress_start_time: datetime | None = Field(
+        default=None,
+        description="Since when the new version has been short of the ready pods its step "
+        "needs; the progress deadline counts from here.",
+    )
+    switch_time: datetime | None = Field(
+        default=None,
+        description="When a blue-green rollout switched active to the new version; the old "
+        "one is scaled down scaleDownDelaySeconds later.",
+    )
+    full_promotion: bool | None = Field(
+        default=None, description="Whether the remaining steps were skipped by promote --full."
+    )
+    aborted_version: Version | None = Field(
+        default=None,
+        description="The version whose rollout was aborted; it is not rolled out again until "
+        "retried, while a newer version starts afresh.",
+    )
+    abort_time: datetime | None = Field(default=None, description="When the abort happened.")
 
 
 class ModelDeploymentStatus(ResourceStatus):

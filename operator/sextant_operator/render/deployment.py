@@ -32,7 +32,7 @@ def render_deployment(ctx: RenderContext, track: str, replicas: int) -> dict[str
     pod_labels = {
         **owner,
         labels.TRACK: track,
-        labels.MODEL_VERSION: _label_value(ctx.artifact.version),
+        labels.MODEL_VERSION: labels.version_value(ctx.artifact.version),
     }
     return {
         "apiVersion": "apps/v1",
@@ -132,9 +132,3 @@ def _volumes(ctx: RenderContext) -> tuple[list[dict[str, Any]], list[dict[str, A
         )
         mounts.append({"name": "model", "mountPath": rc.pvc_mount_path(claim), "readOnly": True})
     return volumes, mounts
-
-
-def _label_value(value: str) -> str:
-    """Label values are at most 63 characters of [A-Za-z0-9_.-]."""
-    cleaned = "".join(c if c.isalnum() or c in "_.-" else "-" for c in value)[:63]
-    return cleaned.strip("_.-") or "unknown"

@@ -256,7 +256,10 @@ def test_defaults_and_bounds_reach_the_schema() -> None:
     batching = {"maxBatchSize": 32, "maxDelayMs": 5, "maxQueueSize": 1024}
     assert _at(md, "spec.runtime")["default"] == {"batching": batching, "device": "auto"}
     assert _at(md, "spec.runtime.batching")["default"] == batching
-    assert _at(md, "spec.rollout")["default"] == {"strategy": "RollingUpdate"}
+    assert _at(md, "spec.rollout")["default"] == {
+        "strategy": "RollingUpdate",
+        "progressDeadlineSeconds": 600,
+    }
     assert _at(md, "spec.scheduling")["default"] == {}
     assert _at(md, "spec.runtime.batching.maxBatchSize")["default"] == 32
     assert _at(md, "spec.rollout.strategy")["enum"] == ["RollingUpdate", "Canary", "BlueGreen"]

@@ -1,0 +1,215 @@
+"""Canary and BlueGreen reconcile: observe -> decide (pure engine) -> apply -> one status write.
+
+Observations are this ModelDeployment's Deployments (one per model version) and its
+one-time annotation tokens; the engine decides; this module applies the children, removes
+the tokens it acted on, writes status once (guarded by resourceVersion) and says when to
+look again.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+from typing import Any
+
+from kubernetes.client.exceptions import ApiException
+
+from sextant.registry import RegistryError
+from sextant_operator import labels
+from sextant_operator.api.modeldeployment import (
+    ModelDeployment,
+    ModelDeploymentStatus,
+    ResolvedModel,
+)
+from sextant_operator.kube import Kube
+from sextant_operator.render.autoscaling import render_hpa, render_pdb
+from sextant_operator.render.children import CHILD_KINDS, desired_replicas
+from sextant_operator.render.context import ModelArtifact, RenderContext
+from sextant_operator.render.service import render_service_monitor, service_url
+from sextant_operator.render.versions import render_services, render_version_deployment
+from sextant_operator.rollout import Decision, Observations, Tokens, VersionState, decide
+from sextant_operator.rollout.status import progressive_status
+from sextant_operator.settings import OperatorSettings
+
+log = logging.getLogger(__name__)
+VERSION = labels.VERSION_ANNOTATION
+CONFLICT_RETRY_SECONDS = 0.5
+
+_TOKENS = {
+    "promote": labels.PROMOTE_ANNOTATION,
+    "abort": labels.ABORT_ANNOTATION,
+    "retry": labels.RETRY_ANNOTATION,
+}
+
+
+@dataclass(frozen=True)
+class Observed:
+    versions: dict[str, VersionState]
+    tracks: dict[str, str]  # version -> the track its Deployment was born with
+    deployments: dict[str, dict[str, Any]]  # version -> its Deployment
+
+
+def tokens(annotations: dict[str, str]) -> Tokens:
+    promote = annotations.get(labels.PROMOTE_ANNOTATION, "").lower()
+    return Tokens(
+        promote=promote in ("true", "full"),
+        full=promote == "full",
+        abort=annotations.get(labels.ABORT_ANNOTATION, "").lower() == "true",
+        retry=annotations.get(labels.RETRY_ANNOTATION, "").lower() == "true",
+    )
+
+
+def observe(kube: Kube, md: ModelDeployment) -> Observed:
+    assert md.metadata.namespace is not None
+    assert md.metadata.name is not None
+    versions: dict[str, VersionState] = {}
+    tracks: dict[str, str] = {}
+    found: dict[str, dict[str, Any]] = {}
+    owned = kube.owned(
+        "apps/v1", "Deployment", md.metadata.namespace, md.metadata.uid or "", md.metadata.name
+    )
+    for deployment in owned:
+        meta = deployment["metadata"]
+        version = (meta.get("annotations") or {}).get(labels.VERSION_ANNOTATION)
+        if version is None or meta.get("deletionTimestamp"):
+            continue  # the RollingUpdate Deployment, or one on its way out
+        status = deployment.get("status") or {}
+        versions[version] = VersionState(
+            replicas=int(deployment["spec"].get("replicas", 0)),
+            total=int(status.get("replicas") or 0),
+            ready=int(status.get("readyReplicas") or 0),
+        )
+        tracks[version] = (meta.get("labels") or {}).get(labels.TRACK, "canary")
+        found[version] = deployment
+    return Observed(versions, tracks, found)
+
+
+class ProgressiveReconciler:
+    def __init__(self, kube: Kube, settings: OperatorSettings) -> None:
+        self.kube = kube
+        self.settings = settings
+
+    def reconcile(
+        self,
+        md: ModelDeployment,
+        target: ModelArtifact | None,
+        error: RegistryError | None,
+        model: ResolvedModel | None,
+        now: datetime | None = None,
+    ) -> tuple[ModelDeploymentStatus, Decision]:
+        now = now or datetime.now(UTC)
+        observed = observe(self.kube, md)
+        seen = Observations(
+            target=target,
+            desired_replicas=desired_replicas(md.spec),
+            versions=observed.versions,
+            tokens=tokens(md.metadata.annotations),
+            analysis=None,  # the analysis judge (next issue) plugs in here
+        )
+        decision = decide(md.spec, md.status, seen, now)
+        url = self._apply(md, decision, observed)
+        status = progressive_status(md, decision, seen, error=error, url=url, now=now)
+        status.model = model or status.model
+        try:
+            self._write_status(md, status, md.metadata.resource_version)
+        except ApiException as err:
+            if err.status != 409:
+                raise
+            # Changed since read (a person, kopf's own annotations): decide again on the
+            # fresh object; no token was removed, so none is lost.
+            return status, replace(decision, events=(), requeue_after=CONFLICT_RETRY_SECONDS)
+        self._remove_tokens(md, decision.consumed)
+        return status, decision
+
+    def _apply(self, md: ModelDeployment, decision: Decision, observed: Observed) -> str | None:
+        keep: set[tuple[str, str]] = set()
+        ctx: RenderContext | None = None
+        for wanted in decision.versions:
+            if wanted.role == "draining":
+                deployment = observed.deployments.get(wanted.artifact.version)
+                if deployment is not None:
+                    keep.add(("Deployment", deployment["metadata"]["name"]))
+                continue
+            ctx = RenderContext(md, self.settings, self._with_tracking_uri(md, wanted.artifact))
+            track = observed.tracks.get(wanted.artifact.version, wanted.role)
+            child = render_version_deployment(ctx, track, wanted.replicas)
+            self.kube.apply(child)
+            keep.add(("Deployment", child["metadata"]["name"]))
+        if ctx is None:
+            return None
+        for child in self._shared_children(ctx, decision):
+            self.kube.apply(child)
+            keep.add((child["kind"], child["metadata"]["name"]))
+        settled = all(
+            observed.versions.get(w.artifact.version, VersionState(0, 0, 0)).ready >= w.replicas
+            for w in decision.versions
+            if w.role != "draining"
+        )
+        self._prune(ctx, keep, settled=settled)
+        return service_url(ctx)
+
+    def _shared_children(self, ctx: RenderContext, decision: Decision) -> list[dict[str, Any]]:
+        spec = ctx.md.spec
+        children = render_services(ctx, decision.active, decision.preview)
+        if spec.autoscaling is not None:
+            children.append(render_hpa(ctx, spec.autoscaling))
+        max_replicas = spec.autoscaling.max_replicas if spec.autoscaling else spec.replicas
+        if max_replicas > 1:
+            children.append(render_pdb(ctx))
+        if spec.monitoring.service_monitor and self.kube.has_api_group("monitoring.coreos.com"):
+            children.append(render_service_monitor(ctx))
+        return children
+
+    def _prune(self, ctx: RenderContext, keep: set[tuple[str, str]], *, settled: bool) -> None:
+        """Delete what is no longer wanted; a Deployment of no version (left by RollingUpdate)
+        only once every wanted version has its pods ready, so capacity never drops."""
+        uid = ctx.md.metadata.uid or ""
+        for api_version, kind in CHILD_KINDS:
+            if api_version.startswith("monitoring.coreos.com") and not self.kube.has_api_group(
+                "monitoring.coreos.com"
+            ):
+                continue
+            for obj in self.kube.owned(api_version, kind, ctx.namespace, uid, ctx.name):
+                if (kind, obj["metadata"]["name"]) in keep:
+                    continue
+                annotations = obj["metadata"].get("annotations") or {}
+                if kind == "Deployment" and not settled and VERSION not in annotations:
+                    continue
+                log.info("%s/%s: deleting %s %s", ctx.namespace, ctx.name, kind,
+                         obj["metadata"]["name"])  # fmt: skip
+                self.kube.delete({**obj, "apiVersion": api_version, "kind": kind})
+
+    def _with_tracking_uri(self, md: ModelDeployment, artifact: ModelArtifact) -> ModelArtifact:
+        """Artifacts read back from status lack the tracking URI their pods need."""
+        if artifact.tracking_uri or not artifact.source.startswith("models:/"):
+            return artifact
+        registry = md.spec.model.registry
+        uri = (registry.tracking_uri if registry else None) or self.settings.mlflow_tracking_uri
+        return ModelArtifact(artifact.source, artifact.version, uri)
+
+    def _remove_tokens(self, md: ModelDeployment, consumed: Tokens) -> str | None:
+        """Tokens go once the status that acted on them is written, so a conflict never
+        loses one. (A crash between the two writes would apply a token twice.)"""
+        keys = [key for name, key in _TOKENS.items() if getattr(consumed, name)]
+        present = [key for key in keys if key in md.metadata.annotations]
+        if not present:
+            return md.metadata.resource_version
+        assert md.metadata.namespace is not None
+        assert md.metadata.name is not None
+        return self.kube.remove_annotations(
+            "modeldeployments", md.metadata.namespace, md.metadata.name, present
+        )
+
+    def _write_status(
+        self, md: ModelDeployment, status: ModelDeploymentStatus, resource_version: str | None
+    ) -> None:
+        new = status.model_dump(by_alias=True, mode="json")
+        old = (md.status or ModelDeploymentStatus()).model_dump(by_alias=True, mode="json")
+        if new == old:
+            return
+        assert md.metadata.namespace is not None
+        assert md.metadata.name is not None
+        self.kube.patch_status(
+            "modeldeployments", md.metadata.namespace, md.metadata.name, new, resource_version
+        )
