@@ -24,11 +24,21 @@ from sextant_operator.rollout.progress import (
 from sextant_operator.rollout.replicas import observed_weight, split
 from sextant_operator.rollout.types import Event, Tokens
 
+# Accepted by the API, not built yet: a rollout that asks for it holds instead of
+# silently splitting traffic by replicas.
+GATEWAY_API_PENDING = (
+    "trafficRouting type GatewayAPI is not implemented yet: the rollout holds with every "
+    "replica and all traffic on stable. Use trafficRouting type Replicas, or `sextant abort`"
+)
+
 
 def advance(p: Progress) -> Result:
     canary = p.spec.rollout.canary
     steps: list[CanaryStep] = canary.steps if canary else []
     rollout = p.rollout
+    if canary is not None and canary.traffic_routing.type == "GatewayAPI":
+        held = rollout.model_copy(update={"state": "Paused", "message": GATEWAY_API_PENDING})
+        return replace(Result(held), stable_replicas=p.replicas, new_replicas=0, step=p.step)
     step = min(p.step, len(steps))
     consumed = Tokens(promote=p.tokens.promote, full=p.tokens.promote and p.tokens.full)
     events: list[Event] = []

@@ -1,5 +1,6 @@
 """Every canary transition, one reconcile at a time, with a fake clock (see rollouts.py)."""
 
+from sextant_operator.api.modeldeployment import ModelDeploymentSpec
 from sextant_operator.rollout import Tokens
 from tests.unit.operator.rollouts import Cluster, canary_spec, running
 
@@ -333,3 +334,27 @@ def test_weight_never_exceeds_the_share_of_ready_canary_pods() -> None:
         assert decision.canary is not None
         assert decision.canary.weight == round(100 * canary.ready / (canary.ready + stable.ready))
         cluster.ready_all()
+
+
+def test_gateway_api_routing_is_not_silently_replaced_by_replica_routing() -> None:
+    spec = ModelDeploymentSpec.model_validate(
+        {
+            **SPEC.model_dump(by_alias=True, exclude_none=True),
+            "rollout": {
+                "strategy": "Canary",
+                "canary": {
+                    "steps": list(STEPS),
+                    "trafficRouting": {"type": "GatewayAPI", "gatewayAPI": {"httpRoute": "r"}},
+                },
+            },
+        }
+    )
+    cluster = moved_to_8(spec)
+    cluster.settle()
+    # No canary pod takes traffic that no router sends it on purpose.
+    assert cluster.counts["7"] == 10
+    assert cluster.counts.get("8", 0) == 0
+    assert cluster.state == "Paused"
+    assert cluster.status is not None
+    assert cluster.status.rollout is not None
+    assert "GatewayAPI is not implemented yet" in (cluster.status.rollout.message or "")
