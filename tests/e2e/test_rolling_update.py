@@ -2,59 +2,14 @@
 
 from __future__ import annotations
 
-import threading
 import time
-from collections import Counter
-
-import httpx
 
 from sextant.devenv.cluster import KubeAccess
 from tests.e2e.conftest import ModelFiles
-from tests.e2e.workloads import (
-    EXPECTED_SPECIES,
-    apply,
-    ask_species,
-    cpu_model_deployment,
-    pods,
-    service_url,
-)
+from tests.e2e.workloads import SteadyLoad, apply, cpu_model_deployment, pods, service_url
 
 NAMESPACE = "e2e-rolling"
 NAME = "iris-rolling"
-
-
-class SteadyLoad:
-    """One client thread sending requests through the Service until stopped (bounded)."""
-
-    def __init__(self, url: str, model: str, max_seconds: float = 400) -> None:
-        self.url, self.model, self.max_seconds = url, model, max_seconds
-        self.outcomes: Counter[str] = Counter()
-        self.failures: list[str] = []
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-
-    def __enter__(self) -> SteadyLoad:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        self._thread.join(timeout=60)
-
-    def _run(self) -> None:
-        deadline = time.monotonic() + self.max_seconds
-        with httpx.Client(timeout=10, trust_env=False) as client:
-            while not self._stop.is_set() and time.monotonic() < deadline:
-                try:
-                    answer = ask_species(client, self.url, self.model)
-                    ok = answer == EXPECTED_SPECIES
-                    self.outcomes["ok" if ok else "wrong"] += 1
-                    if not ok:
-                        self.failures.append(f"wrong answer {answer}")
-                except httpx.HTTPError as err:
-                    self.outcomes["failed"] += 1
-                    self.failures.append(f"{type(err).__name__}: {err}")
-                time.sleep(0.01)
 
 
 def _versions(kube: KubeAccess) -> set[str]:
