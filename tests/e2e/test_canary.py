@@ -11,7 +11,13 @@ from typing import Any
 
 from sextant.devenv.cluster import KubeAccess
 from tests.e2e.conftest import ModelFiles
-from tests.e2e.workloads import SteadyLoad, apply, cpu_model_deployment, pods, service_url
+from tests.e2e.workloads import (
+    SteadyLoad,
+    apply,
+    cpu_model_deployment,
+    service_url,
+    serving_versions,
+)
 
 NAMESPACE = "e2e-canary"
 NAME = "iris-canary"
@@ -40,11 +46,7 @@ def _sextant(kube: KubeAccess, *args: str) -> None:
 
 
 def _serving_versions(kube: KubeAccess) -> set[str]:
-    return {
-        p["metadata"]["labels"]["sextant.dev/model-version"]
-        for p in pods(kube, NAMESPACE, f"sextant.dev/model-deployment={NAME}")
-        if p["metadata"].get("deletionTimestamp") is None
-    }
+    return serving_versions(kube, NAMESPACE, NAME)
 
 
 def test_canary_promoted_then_aborted_under_load_loses_no_request(
@@ -81,15 +83,22 @@ def test_canary_promoted_then_aborted_under_load_loses_no_request(
         apply(real_kube, manifest)
         _wait_state(real_kube, "Paused")
         _sextant(real_kube, "abort", NAME, "-n", NAMESPACE)
-        aborted = _wait_state(real_kube, "Aborted")
+        _wait_state(real_kube, "Aborted")
         deadline = time.monotonic() + 120
         while _serving_versions(real_kube) != {v2} and time.monotonic() < deadline:
             time.sleep(1)
+        # Stable scales back to every replica: Ready again, the abort told apart.
+        real_kube.kubectl(
+            "wait", f"modeldeployment/{NAME}", "-n", NAMESPACE,
+            "--for=condition=Ready", "--timeout=120s",
+        )  # fmt: skip
         time.sleep(2)
 
+    aborted = _status(real_kube)
+    assert aborted["rollout"]["state"] == "Aborted"
     assert aborted["stable"]["version"] == v2
     assert _serving_versions(real_kube) == {v2}
-    ready = [c for c in aborted["conditions"] if c["type"] == "Ready"]
-    assert ready[0]["status"] == "True"
+    conditions = {c["type"]: c["status"] for c in aborted["conditions"]}
+    assert conditions["RolloutAborted"] == "True"
     assert load.outcomes["ok"] > 100, load.outcomes
     assert load.failures == [], f"{load.outcomes}: {load.failures[:5]}"

@@ -6,18 +6,21 @@ import time
 
 from sextant.devenv.cluster import KubeAccess
 from tests.e2e.conftest import ModelFiles
-from tests.e2e.workloads import SteadyLoad, apply, cpu_model_deployment, pods, service_url
+from tests.e2e.workloads import (
+    SteadyLoad,
+    apply,
+    cpu_model_deployment,
+    pods,
+    service_url,
+    serving_versions,
+)
 
 NAMESPACE = "e2e-rolling"
 NAME = "iris-rolling"
 
 
 def _versions(kube: KubeAccess) -> set[str]:
-    return {
-        p["metadata"]["labels"]["sextant.dev/model-version"]
-        for p in pods(kube, NAMESPACE, f"app.kubernetes.io/instance={NAME}")
-        if p["metadata"].get("deletionTimestamp") is None
-    }
+    return serving_versions(kube, NAMESPACE, NAME)
 
 
 def test_rolling_update_under_load_loses_no_request(

@@ -59,6 +59,15 @@ def ask_species(client: httpx.Client, base_url: str, model: str) -> list[str]:
     return [SPECIES[k] for k in picks]
 
 
+def serving_versions(kube: KubeAccess, namespace: str, name: str) -> set[str]:
+    """The model versions of a ModelDeployment's pods that are not on their way out."""
+    return {
+        p["metadata"]["labels"]["sextant.dev/model-version"]
+        for p in pods(kube, namespace, f"sextant.dev/model-deployment={name}")
+        if p["metadata"].get("deletionTimestamp") is None
+    }
+
+
 def pods(kube: KubeAccess, namespace: str, selector: str) -> list[dict[str, Any]]:
     out = kube.kubectl("get", "pods", "-n", namespace, "-l", selector, "-o", "json").stdout
     items: list[dict[str, Any]] = json.loads(out)["items"]

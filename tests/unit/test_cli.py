@@ -1,5 +1,6 @@
 import subprocess
 import sys
+from importlib.metadata import entry_points
 from pathlib import Path
 
 from click.testing import CliRunner
@@ -59,3 +60,9 @@ def test_top_level_help_imports_neither_kopf_nor_torch() -> None:
         [sys.executable, "-c", code], cwd=REPO_ROOT, capture_output=True, text=True, check=True
     )
     assert out.stdout.strip() == "[]"
+
+
+def test_kubectl_finds_sextant_as_a_plugin() -> None:
+    """kubectl runs `kubectl-sextant` from PATH for `kubectl sextant ...`."""
+    scripts = {ep.name: ep.value for ep in entry_points(group="console_scripts")}
+    assert scripts["kubectl-sextant"] == scripts["sextant"] == "sextant.cli:main"
