@@ -17,6 +17,7 @@ from kubernetes.client.exceptions import ApiException
 
 from sextant.registry import RegistryError
 from sextant_operator import labels
+from sextant_operator.analysis import analyse
 from sextant_operator.api.modeldeployment import (
     ModelDeployment,
     ModelDeploymentStatus,
@@ -100,14 +101,19 @@ class ProgressiveReconciler:
     ) -> tuple[ModelDeploymentStatus, Decision]:
         now = now or datetime.now(UTC)
         observed = observe(self.kube, md)
+        # Measures only at a gate, once an interval has passed since the time in status.
+        judged = analyse(
+            md, target.version if target else None, observed.tracks, self.settings, now
+        )
         seen = Observations(
             target=target,
             desired_replicas=desired_replicas(md.spec),
             versions=observed.versions,
             tokens=tokens(md.metadata.annotations),
-            analysis=None,  # the analysis judge (next issue) plugs in here
+            analysis=judged.verdict,
+            analysis_message=judged.message,
         )
-        decision = decide(md.spec, md.status, seen, now)
+        decision = judged.into(md.spec, decide(md.spec, judged.status, seen, now))
         url = self._apply(md, decision, observed)
         status = progressive_status(md, decision, seen, error=error, url=url, now=now)
         status.model = model or status.model

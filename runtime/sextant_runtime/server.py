@@ -50,6 +50,11 @@ def _error(err: InferenceError) -> Response:
     return err.status, JSON, error_body(str(err))
 
 
+def _internal_error(err: Exception, method: str, path: str) -> Response:
+    log.exception("request failed", extra={"method": method, "path": path})
+    return _json(500, {"error": f"internal error: {type(err).__name__}: {err}"})
+
+
 class InferenceServer:
     """One model's OIP endpoints. Starts LOADING; `attach` makes it READY."""
 
@@ -121,8 +126,7 @@ class InferenceServer:
         try:
             return await self._dispatch(method, path, header, read_body)
         except Exception as err:  # a bug must cost one request, never the server
-            log.exception("request failed", extra={"method": method, "path": path})
-            return _json(500, {"error": f"internal error: {type(err).__name__}: {err}"})
+            return _internal_error(err, method, path)
 
     async def _dispatch(
         self, method: str, path: str, header: HeaderGet, read_body: BodyReader
@@ -162,6 +166,8 @@ class InferenceServer:
             metrics.inflight += 1
         try:
             response = await self._infer_once(header, read_body)
+        except Exception as err:  # answered 500, so counted as one like every other answer
+            response = _internal_error(err, "POST", "infer")
         finally:
             self.inflight -= 1
             if metrics is not None:

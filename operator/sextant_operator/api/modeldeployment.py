@@ -385,7 +385,9 @@ class MetricCheck(ApiModel):
 
     name: MetricName = Field(description="Name shown in status.rollout.analysis.")
     query: Annotated[str, StringConstraints(min_length=1, max_length=4096)] = Field(
-        description="PromQL returning one number; {{track}} and {{model}} are substituted."
+        description="PromQL evaluated for the new version; {{model}}, {{version}}, {{track}} "
+        "and {{namespace}} are substituted. The largest value of the series it returns is "
+        "compared with max; no series or NaN is inconclusive, never a pass."
     )
     max: float = Field(description="Largest passing value.")
 
@@ -418,6 +420,32 @@ class Analysis(ApiModel):
     )
     metrics: Annotated[list[MetricCheck], Field(max_length=16)] = Field(
         default_factory=list, description="Extra PromQL checks."
+    )
+    count: Annotated[Int32, Field(ge=1, le=100)] = Field(
+        default=3,
+        description="Passing measurements an analysis step or pre-promotion analysis needs "
+        "before the rollout goes on.",
+    )
+    inconclusive_limit: Annotated[Int32, Field(ge=0, le=100)] = Field(
+        default=1,
+        description="Inconclusive measurements (no data, too few samples) tolerated; one more "
+        "pauses the rollout until `sextant promote` or `sextant abort`.",
+    )
+    consecutive_error_limit: Annotated[Int32, Field(ge=0, le=100)] = Field(
+        default=4,
+        description="Measurements in a row that could not be taken (Prometheus unreachable, "
+        "a query error) tolerated; one more pauses the rollout until a measurement succeeds.",
+    )
+    min_samples: Annotated[Int32, Field(ge=3, le=10000)] = Field(
+        default=10,
+        description="compareToStable: per-interval samples each of canary and stable needs; "
+        "fewer is inconclusive.",
+    )
+    sample_interval: Duration = Field(
+        default="10s",
+        description="compareToStable: length of each per-interval sample (at least twice the "
+        "Prometheus scrape interval); the comparison looks back minSamples of them, or one "
+        "interval if that is longer.",
     )
 
     @cel(
@@ -645,6 +673,49 @@ class AnalysisMeasurement(ApiModel):
         default=None, description="Measured value; absent when there was no data."
     )
     passed: bool = Field(description="Whether the measurement passed.")
+    phase: AnalysisPhase | None = Field(
+        default=None,
+        description="Successful, Failed, Inconclusive (no data, too few samples: never a "
+        "pass) or Error (Prometheus unreachable, a query error).",
+    )
+    message: Annotated[str, StringConstraints(max_length=1024)] | None = Field(
+        default=None, description="What was measured, or why nothing could be."
+    )
+
+
+AnalysisPhase = Literal["Successful", "Failed", "Inconclusive", "Error"]
+
+
+class AnalysisRunStatus(ApiModel):
+    """The analysis of the new version under way at one gate, kept across operator restarts."""
+
+    version: Version = Field(description="The model version analysed.")
+    gate: Annotated[str, StringConstraints(max_length=64)] = Field(
+        description="Where the rollout asked: step N, prePromotion, or background (while a "
+        "canary takes traffic)."
+    )
+    phase: Literal["Running", "Successful", "Failed", "Inconclusive", "Error"] = Field(
+        default="Running", description="Running, Successful, Failed, Inconclusive or Error."
+    )
+    message: Annotated[str, StringConstraints(max_length=4096)] | None = Field(
+        default=None, description="Why, in words a person can act on."
+    )
+    start_time: datetime = Field(description="When this analysis began.")
+    last_measurement_time: datetime | None = Field(
+        default=None,
+        description="When the last measurement was taken; the next one is due an interval "
+        "later, whatever else triggers a reconcile.",
+    )
+    successful: Annotated[Int32, Field(ge=0)] = Field(
+        default=0, description="Passing measurements."
+    )
+    failed: Annotated[Int32, Field(ge=0)] = Field(default=0, description="Failed measurements.")
+    inconclusive: Annotated[Int32, Field(ge=0)] = Field(
+        default=0, description="Inconclusive measurements."
+    )
+    consecutive_errors: Annotated[Int32, Field(ge=0)] = Field(
+        default=0, description="Measurements in a row that could not be taken."
+    )
 
 
 class RolloutStatus(ApiModel):
@@ -658,6 +729,9 @@ class RolloutStatus(ApiModel):
     )
     analysis: Annotated[list[AnalysisMeasurement], Field(max_length=100)] = Field(
         default_factory=list, description="Recent analysis measurements, newest last."
+    )
+    analysis_run: AnalysisRunStatus | None = Field(
+        default=None, description="The analysis under way, or the last one."
     )
     steps_hash: Annotated[str, StringConstraints(max_length=64)] | None = Field(
         default=None,

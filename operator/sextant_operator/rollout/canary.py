@@ -46,6 +46,11 @@ def advance(p: Progress) -> Result:
         rollout, step, promoted = _promote(p, rollout, step, len(steps))
         events.append(promoted)
 
+    if p.analysis == "Failed":  # background analysis while the canary takes traffic
+        rollout, _ = analysis_gate(p, rollout, f"step {step}")
+        events.append(analysis_failed_event(rollout))
+        return Result(rollout, aborted=True, events=tuple(events), consumed=consumed)
+
     requeue: float | None = None
     for _ in range(len(steps) + 1):
         final = step >= len(steps) or bool(rollout.full_promotion)

@@ -107,6 +107,7 @@ def decide(
         tokens=seen.tokens,
         analysis=seen.analysis,
         now=now,
+        analysis_message=seen.analysis_message,
     )
     result = bluegreen.advance(progress) if f.blue_green else canary.advance(progress)
     f.consumed = _merge(f.consumed, result.consumed)

@@ -28,6 +28,7 @@ class Progress:
     tokens: Tokens
     analysis: AnalysisVerdict | None
     now: datetime
+    analysis_message: str | None = None
 
     @property
     def deadline(self) -> timedelta:
@@ -95,6 +96,7 @@ def analysis_gate(p: Progress, rollout: RolloutStatus, where: str) -> tuple[Roll
         return rollout, "pass"
     if verdict == "Failed":
         message = f"{where}: analysis failed, {p.new_version} aborted"
+        message += f"; {p.analysis_message}" if p.analysis_message else ""
         update = {
             "state": "Aborted",
             "message": message,
@@ -104,7 +106,8 @@ def analysis_gate(p: Progress, rollout: RolloutStatus, where: str) -> tuple[Roll
         return rollout.model_copy(update=update), "fail"
     why = {"Running": "running", "Inconclusive": "inconclusive", "NoData": "no data"}
     state = "Progressing" if verdict == "Running" else "Paused"
-    message = f"{where}: analysis {why.get(verdict or '', ANALYSIS_UNAVAILABLE)}"
+    message = f"{where}: {p.analysis_message}" if p.analysis_message else ""
+    message = message or f"{where}: analysis {why.get(verdict or '', ANALYSIS_UNAVAILABLE)}"
     return rollout.model_copy(update={"state": state, "message": message}), "hold"
 
 

@@ -45,6 +45,7 @@ class Observations:
     tokens: Tokens = field(default_factory=Tokens)
     # None while no judge runs analysis: an analysis step then holds the rollout, never passes.
     analysis: AnalysisVerdict | None = None
+    analysis_message: str | None = None  # the judge's reason, shown in the rollout message
 
 
 @dataclass(frozen=True)

@@ -222,7 +222,7 @@ def test_draining_turns_readiness_503_but_still_serves_and_closes_connections() 
     run_with_server(scenario)
 
 
-def test_a_bug_in_one_request_is_a_500_and_the_next_request_is_served() -> None:
+def test_a_bug_in_one_request_is_a_500_counted_in_the_metrics_and_the_next_is_served() -> None:
     class ListReturning(Doubler):
         """Returns a list instead of an array for one input value: a backend bug."""
 
@@ -236,9 +236,8 @@ def test_a_bug_in_one_request_is_a_500_and_the_next_request_is_served() -> None:
         backend = ListReturning(inner=3)
         batcher = Batcher(backend, asyncio.get_running_loop(), max_batch_size=1)
         batcher.start()
-        server.attach(
-            Codec("doubler", "3", backend.signature), batcher, Metrics("d", "3", "s"), "t"
-        )
+        metrics = Metrics("d", "3", "s")
+        server.attach(Codec("doubler", "3", backend.signature), batcher, metrics, "t")
         transport = httpx.ASGITransport(app=AsgiApp(server))
         async with httpx.AsyncClient(transport=transport, base_url="http://runtime") as client:
             bad = await client.post("/v2/models/doubler/infer", content=body([[13.0, 0.0, 0.0]]))
@@ -247,5 +246,9 @@ def test_a_bug_in_one_request_is_a_500_and_the_next_request_is_served() -> None:
         assert bad.status_code == 500
         assert bad.json()["error"].startswith("internal error: AttributeError")
         assert good.status_code == 200
+        # The error rate an analysis reads counts every 5xx answered, bugs included.
+        assert metrics.requests == {500: 1, 200: 1}
+        assert metrics.request_duration.count == 2
+        assert metrics.inflight == 0
 
     asyncio.run(main())
