@@ -31,7 +31,8 @@ def _normal(name: str) -> str:
     ("image", "extras", "absent"),
     [
         ("sextant-runtime", ["runtime"], {"torch", "kopf", "kubernetes", "onnxruntime-gpu"}),
-        ("sextant-operator", ["operator"], {"torch", "onnxruntime", "numpy", "mlflow-skinny"}),
+        # scipy (the rollout analysis statistics) brings numpy; never the ML frameworks.
+        ("sextant-operator", ["operator"], {"torch", "onnxruntime", "mlflow-skinny"}),
         ("sextant-runtime-torch", ["runtime", "torch"], {"kopf", "onnxruntime"}),
     ],
 )
