@@ -25,6 +25,7 @@ from sextant.devenv.cluster.realnode.config import (
     RUN_ROOT,
     RealNode,
 )
+from sextant.devenv.cluster.state import ClusterRecord
 from sextant.devenv.process import ServiceError
 
 log = logging.getLogger(__name__)
@@ -38,6 +39,7 @@ _CGROUP_ROOT = Path("/sys/fs/cgroup")
 _OWNED_CHAIN_PREFIXES = ("KUBE-", "CNI-")
 _IPTABLES_TABLES = ("filter", "nat", "mangle")
 _IPTABLES = ("iptables", "ip6tables")
+_MAX_REAL_NODES = 8  # `sextant cluster up --real-nodes` allows no more
 
 
 def require_root() -> None:
@@ -53,11 +55,18 @@ def claim(cluster_root: Path) -> None:
     RUN_ROOT.mkdir(parents=True, exist_ok=True)
     if _OWNER.exists():
         other = Path(_OWNER.read_text().strip())
-        if other != cluster_root and (other / "state.json").exists():
+        record = ClusterRecord.load(other / "state.json")
+        if other != cluster_root and record is not None and not record.dead():
             raise ServiceError(
                 f"the cluster in {other} already runs real nodes on this host (they share "
                 f"its links and iptables); stop it first: sextant cluster down --state-dir {other}"
             )
+        if other != cluster_root:
+            # Its owner died without cleaning up (SIGKILL, a killed test run): do it now.
+            count = record.real_nodes if record is not None else _MAX_REAL_NODES
+            log.warning("removing what the dead cluster in %s left on this host", other)
+            sweep([RealNode(other, i) for i in range(count)], kube_proxy=None)
+            RUN_ROOT.mkdir(parents=True, exist_ok=True)
     _OWNER.write_text(f"{cluster_root}\n")
 
 
