@@ -19,6 +19,7 @@ SUBCOMMANDS: dict[str, str] = {
     "crds": "sextant.commands.crds:crds",
     "cluster": "sextant.commands.cluster:cluster",
     "demo": "sextant.commands.demo:demo",
+    "drift": "sextant.commands.drift:drift",
     "images": "sextant.commands.images:images",
     "operator": "sextant.commands.operator:operator_command",
     "promote": "sextant.commands.rollout:promote",

@@ -1,0 +1,222 @@
+"""The prediction log: a sampled, bounded record of what a model was asked and answered.
+
+Each logged request is one entry of a Redis stream (`sextant:predictions:MODEL`, trimmed
+with `MAXLEN ~ maxLength`) with the fields `id` (the request id, also returned to the
+client in the `Sextant-Request-Id` header), `time`, `model`, `version`, `track`,
+`inputs` and `outputs` (JSON objects of tensor name to rows).
+
+Logging never slows or fails a request. The inference thread calls `offer()`, which
+samples and appends a reference to the batch's arrays to a bounded deque (no copy, no
+encoding); a writer thread encodes the entries and sends them to Redis in one pipeline
+per batch. When the deque is full (Redis slow or down) the entry is dropped and counted
+(`sextant_prediction_log_dropped_total{reason}`); when a write fails, that batch is
+dropped and counted, and the writer backs off before it tries again.
+
+`read_window()` is the other end: the last N rows of the log as an Arrow table whose
+columns are the input and output tensors (a tensor with k values per row becomes k
+columns, `NAME_0` ... `NAME_{k-1}`), which is what `sextant drift check --window` tests.
+"""
+
+from __future__ import annotations
+
+import collections
+import logging
+import random
+import threading
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import orjson
+import pyarrow as pa  # type: ignore[import-untyped]
+import redis
+
+log = logging.getLogger(__name__)
+
+STREAM_PREFIX = "sextant:predictions:"
+REQUEST_ID_HEADER = "sextant-request-id"
+READ_CHUNK = 1000
+
+
+def stream_key(model: str) -> str:
+    return f"{STREAM_PREFIX}{model}"
+
+
+@dataclass(frozen=True)
+class LogSettings:
+    redis_url: str
+    sample_rate: float = 0.1
+    max_length: int = 100_000
+    buffer_size: int = 10_000  # entries waiting for the writer; beyond: dropped
+    batch_size: int = 256  # entries per Redis pipeline
+    timeout_s: float = 1.0  # Redis socket timeout
+    backoff_s: float = 1.0  # pause after a failed write
+
+    def __post_init__(self) -> None:
+        if not 0.0 <= self.sample_rate <= 1.0:
+            raise ValueError("sample_rate must be in [0, 1]")
+        if self.max_length < 1 or self.buffer_size < 1 or self.batch_size < 1:
+            raise ValueError("max_length, buffer_size and batch_size must be >= 1")
+
+
+class PredictionLog:
+    """Offer entries from any thread; one writer thread sends them to Redis."""
+
+    def __init__(self, settings: LogSettings, model: str, version: str, track: str) -> None:
+        self.settings = settings
+        self.key = stream_key(model)
+        self._static = {"model": model, "version": version, "track": track}
+        self._buffer: collections.deque[tuple[str, float, Any, Any]] = collections.deque()
+        self._wake = threading.Event()
+        self._stopping = False
+        self._random = random.Random()
+        self.written = 0
+        self.dropped = {"buffer_full": 0, "redis_error": 0}
+        self._thread = threading.Thread(target=self._run, name="prediction-log", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def sampled(self) -> bool:
+        rate = self.settings.sample_rate
+        return rate >= 1.0 or (rate > 0.0 and self._random.random() < rate)
+
+    def offer(self, request_id: str, inputs: Any, outputs: Any) -> bool:
+        """Sample, then queue one request's inputs and outputs (dicts of name to array).
+
+        Never blocks. The arrays are kept by reference: the caller must not write to them
+        afterwards. Returns whether the entry was queued.
+        """
+        if not self.sampled():
+            return False
+        if len(self._buffer) >= self.settings.buffer_size:
+            self.dropped["buffer_full"] += 1
+            return False
+        self._buffer.append((request_id, time.time(), inputs, outputs))
+        if not self._wake.is_set():
+            self._wake.set()
+        return True
+
+    def close(self, timeout: float = 5.0) -> None:
+        """Send what is buffered (within `timeout`), then stop the writer."""
+        self._stopping = True
+        self._wake.set()
+        if self._thread.is_alive():
+            self._thread.join(timeout)
+
+    def _run(self) -> None:
+        settings = self.settings
+        client = redis.Redis.from_url(
+            settings.redis_url,
+            socket_timeout=settings.timeout_s,
+            socket_connect_timeout=settings.timeout_s,
+        )
+        try:
+            while True:
+                self._wake.wait(0.2)
+                self._wake.clear()
+                while self._buffer:
+                    batch = [
+                        self._buffer.popleft()
+                        for _ in range(min(settings.batch_size, len(self._buffer)))
+                    ]
+                    if not self._write(client, batch) and not self._stopping:
+                        time.sleep(settings.backoff_s)
+                if self._stopping:
+                    return
+        finally:
+            client.close()
+
+    def _write(self, client: Any, batch: list[tuple[str, float, Any, Any]]) -> bool:
+        pipe = client.pipeline(transaction=False)
+        for request_id, at, inputs, outputs in batch:
+            pipe.xadd(
+                self.key,
+                {
+                    "id": request_id,
+                    "time": repr(at),
+                    **self._static,
+                    "inputs": _encode(inputs),
+                    "outputs": _encode(outputs),
+                },
+                maxlen=self.settings.max_length,
+                approximate=True,
+            )
+        try:
+            pipe.execute()
+        except (redis.RedisError, OSError) as err:
+            self.dropped["redis_error"] += len(batch)
+            log.warning("prediction log: %d entries dropped: %s", len(batch), err)
+            return False
+        self.written += len(batch)
+        return True
+
+
+def _encode(tensors: Any) -> bytes:
+    return orjson.dumps(
+        {name: np.ascontiguousarray(value) for name, value in tensors.items()},
+        option=orjson.OPT_SERIALIZE_NUMPY,
+    )
+
+
+def read_window(redis_url: str, key: str, rows: int) -> Any:
+    """The last `rows` rows of the log (newest entries first, whole entries) as a table."""
+    client: Any = redis.Redis.from_url(redis_url)
+    try:
+        entries: list[dict[bytes, bytes]] = []
+        total, last = 0, "+"
+        while total < rows:
+            chunk = client.xrevrange(key, max=last, min="-", count=READ_CHUNK)
+            if last != "+":
+                chunk = chunk[1:]  # the boundary entry was in the previous chunk
+            if not chunk:
+                break
+            for _, fields in chunk:
+                entries.append(fields)
+                total += _rows_of(fields)
+                if total >= rows:
+                    break
+            last = chunk[-1][0].decode()
+    finally:
+        client.close()
+    return pa.table(_columns(entries, rows))
+
+
+def _rows_of(fields: dict[bytes, bytes]) -> int:
+    outputs = orjson.loads(fields.get(b"outputs", b"{}"))
+    for value in outputs.values():
+        return len(value) if isinstance(value, list) else 1
+    return 1
+
+
+def _columns(entries: list[dict[bytes, bytes]], rows: int) -> dict[str, Any]:
+    tensors: dict[str, list[np.ndarray]] = collections.defaultdict(list)
+    meta: dict[str, list[str]] = collections.defaultdict(list)
+    for fields in reversed(entries):  # oldest first
+        n = 0
+        for part in (b"inputs", b"outputs"):
+            for name, value in orjson.loads(fields.get(part, b"{}")).items():
+                array = np.asarray(value)
+                array = array.reshape(len(array), -1) if array.ndim else array.reshape(1, 1)
+                tensors[name].append(array)
+                n = len(array)
+        for field in ("id", "model", "version", "track"):
+            meta[f"_{field}"].extend([fields.get(field.encode(), b"").decode()] * n)
+    expected = min(rows, len(meta["_id"]))
+    columns: dict[str, Any] = {}
+    for name, parts in tensors.items():
+        try:
+            matrix = np.concatenate(parts)[-rows:]
+        except ValueError:  # rows of different widths: the model's signature changed
+            continue
+        if len(matrix) != expected:  # a tensor that some entries lack
+            continue
+        if matrix.shape[1] == 1:
+            columns[name] = matrix[:, 0]
+        else:
+            for i in range(matrix.shape[1]):
+                columns[f"{name}_{i}"] = matrix[:, i]
+    for name, values in meta.items():
+        columns[name] = values[-rows:]
+    return columns

@@ -1,0 +1,230 @@
+"""`sextant drift check|report`: test a window of data against a reference.
+
+The reference is a parquet or csv file (a path, file:// or http(s)://); the current
+window is another such file (`--current`) or the last `--window` rows of a model's
+prediction log in Redis (`--redis-url` and `--model`, or `--stream`). `check` prints the
+result as JSON (DriftMonitor's `status.lastCheck`); `report` writes an HTML page.
+
+Exit status: 0 whether or not drift was found (the verdict is in the output), 1 when the
+data cannot be read, 2 on a usage error.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import click
+
+if TYPE_CHECKING:
+    import pyarrow as pa  # type: ignore[import-untyped]
+
+    from sextant_runtime.drift import DriftResult, Feature, WindowStreaks
+
+TESTS = ("auto", "ks", "chisquare", "z", "psi", "wasserstein", "jensenshannon")
+
+
+def _data_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    options = [
+        click.option("--reference", "-r", required=True, metavar="URI",
+                     help="Reference data: parquet or csv, a path, file:// or http(s)://."),
+        click.option("--current", "-c", metavar="URI",
+                     help="Current data, as --reference. Or read the prediction log:"),
+        click.option("--redis-url", metavar="URL", help="Redis holding the prediction log."),
+        click.option("--model", help="The logged model (stream sextant:predictions:MODEL)."),
+        click.option("--stream", help="The stream key, instead of --model."),
+        click.option("--window", type=click.IntRange(min=1), default=5000, show_default=True,
+                     help="Rows of the prediction log to test (the newest)."),
+        click.option("--format", "data_format", type=click.Choice(["parquet", "csv"]),
+                     help="Format of both files (default: from the name's extension)."),
+        click.option("--feature", "-f", "features", multiple=True, metavar="NAME[:TYPE]",
+                     help="Feature to test, TYPE numerical or categorical (default: every "
+                          "reference column, typed from the data). Repeatable."),
+        click.option("--numerical-test", type=click.Choice(TESTS), default="auto",
+                     show_default=True),
+        click.option("--categorical-test", type=click.Choice(TESTS), default="auto",
+                     show_default=True),
+        click.option("--threshold", type=click.FloatRange(min=0, min_open=True),
+                     help="Threshold of every test (default: each test's own, as Evidently)."),
+        click.option("--drift-share", type=click.FloatRange(0, 1, min_open=True), default=0.5,
+                     show_default=True, help="Dataset drift when this share of features drift."),
+        click.option("--effect-size-floor", type=click.FloatRange(min=0),
+                     help="Sample-size-aware: a feature drifts only if its effect size "
+                          "reaches this too."),
+        click.option("--correction", type=click.Choice(["none", "bh", "bonferroni"]),
+                     default="none", show_default=True,
+                     help="Multiple-testing correction of p-values across features."),
+        click.option("--consecutive", type=click.IntRange(min=1), default=1, show_default=True,
+                     help="Declare drift after this many drifting windows in a row "
+                          "(needs --state)."),
+        click.option("--state", type=click.Path(dir_okay=False, path_type=Path),
+                     help="JSON file keeping the window streaks between runs."),
+    ]  # fmt: skip
+    return functools.reduce(lambda cmd, option: option(cmd), reversed(options), command)
+
+
+@click.group()
+def drift() -> None:
+    """Data and prediction drift: test a window against a reference."""
+
+
+@drift.command()
+@_data_options
+@click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write the JSON here instead of stdout.")  # fmt: skip
+def check(output: Path | None, **options: Any) -> None:
+    """Test every feature and print the result as JSON (exit 0 whether drift or not)."""
+    result = _run(**options)
+    text = json.dumps(result.to_json(), indent=2) + "\n"
+    if output is None:
+        sys.stdout.write(text)
+    else:
+        output.write_text(text)
+
+
+@drift.command()
+@_data_options
+@click.option("--output", "-o", required=True, type=click.Path(dir_okay=False, path_type=Path),
+              help="The HTML file to write.")  # fmt: skip
+@click.option("--title", default="Sextant drift report", show_default=True)
+def report(output: Path, title: str, **options: Any) -> None:
+    """Write an HTML report: distributions, test, statistic and verdict per feature."""
+    from sextant_runtime.drift.report import render_html
+
+    result = _run(**options)
+    output.write_text(render_html(result, title=title))
+    verdict = "drift" if result.dataset_drift else "no drift"
+    click.echo(
+        f"{output}: {verdict} ({result.drifted_features} of {result.tested_features} "
+        "features drifted)",
+        err=True,
+    )
+
+
+def _run(
+    *,
+    reference: str,
+    current: str | None,
+    redis_url: str | None,
+    model: str | None,
+    stream: str | None,
+    window: int,
+    data_format: str | None,
+    features: tuple[str, ...],
+    numerical_test: str,
+    categorical_test: str,
+    threshold: float | None,
+    drift_share: float,
+    effect_size_floor: float | None,
+    correction: str,
+    consecutive: int,
+    state: Path | None,
+) -> DriftResult:
+    from sextant_runtime.drift import DriftOptions, check_drift
+
+    if consecutive > 1 and state is None:
+        raise click.UsageError("--consecutive needs --state, where the streaks are kept")
+    try:
+        options = DriftOptions(
+            numerical_test=numerical_test,
+            categorical_test=categorical_test,
+            threshold=threshold,
+            drift_share=drift_share,
+            effect_size_floor=effect_size_floor,
+            correction=correction,  # type: ignore[arg-type]
+            consecutive=consecutive,
+        )
+    except ValueError as err:
+        raise click.UsageError(str(err)) from err
+    parsed_features = [_feature(spec) for spec in features] or None
+    reference_table = _read(reference, data_format)
+    current_table = _current(
+        current=current,
+        redis_url=redis_url,
+        model=model,
+        stream=stream,
+        window=window,
+        data_format=data_format,
+    )
+    streaks: WindowStreaks | None = None
+    if state is not None:
+        streaks = _load_streaks(state)
+    try:
+        result = check_drift(reference_table, current_table, parsed_features, options, streaks)
+    except ValueError as err:
+        raise click.UsageError(str(err)) from err
+    if state is not None and streaks is not None:
+        try:
+            streaks.save(state)
+        except OSError as err:
+            raise click.ClickException(f"{state}: {err}") from err
+    return result
+
+
+def _feature(spec: str) -> Feature:
+    from sextant_runtime.drift import Feature, Kind
+
+    name, _, kind = spec.partition(":")
+    if not name:
+        raise click.BadParameter(f"{spec!r}: NAME[:TYPE]", param_hint="--feature")
+    if not kind:
+        return Feature(name)
+    try:
+        return Feature(name, Kind(kind))
+    except ValueError:
+        raise click.BadParameter(
+            f"{spec!r}: TYPE is numerical or categorical", param_hint="--feature"
+        ) from None
+
+
+def _read(uri: str, data_format: str | None) -> pa.Table:
+    from sextant_runtime.drift.sources import SourceError, read_table
+
+    try:
+        return read_table(uri, data_format)  # type: ignore[arg-type]
+    except SourceError as err:
+        raise click.ClickException(str(err)) from err
+
+
+def _current(
+    *,
+    current: str | None,
+    redis_url: str | None,
+    model: str | None,
+    stream: str | None,
+    window: int,
+    data_format: str | None,
+) -> pa.Table:
+    if current is not None:
+        if redis_url or model or stream:
+            raise click.UsageError("--current or the prediction log (--redis-url), not both")
+        return _read(current, data_format)
+    if redis_url is None:
+        raise click.UsageError("no current data: give --current, or --redis-url with --model")
+    if (model is None) == (stream is None):
+        raise click.UsageError("the prediction log needs --model or --stream (one of them)")
+    import redis
+
+    from sextant_runtime.predictionlog import read_window, stream_key
+
+    key = stream if stream is not None else stream_key(str(model))
+    try:
+        table = read_window(redis_url, key, window)
+    except (redis.RedisError, OSError, ValueError) as err:
+        raise click.ClickException(f"prediction log {key} at {redis_url}: {err}") from err
+    if table.num_rows == 0:
+        raise click.ClickException(f"prediction log {key} at {redis_url} is empty")
+    return table
+
+
+def _load_streaks(state: Path) -> WindowStreaks:
+    from sextant_runtime.drift import WindowStreaks
+
+    try:
+        return WindowStreaks.load(state)
+    except (OSError, ValueError, TypeError) as err:
+        raise click.ClickException(f"{state}: {err}") from err

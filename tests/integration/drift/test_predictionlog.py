@@ -1,0 +1,133 @@
+"""The prediction log on a real Redis: sampled, bounded, never blocking, and read back as
+the window `sextant drift check` tests."""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+import redis
+from click.testing import CliRunner
+
+from sextant.cli import main
+from sextant.devenv.process import free_port
+from sextant.devenv.redis import LocalRedis
+from sextant_runtime.predictionlog import LogSettings, PredictionLog, read_window, stream_key
+from tests.polling import wait_for
+
+
+def _log(url: str, model: str, **settings: object) -> PredictionLog:
+    log = PredictionLog(LogSettings(url, **settings), model, "7", "canary")  # type: ignore[arg-type]
+    log.start()
+    return log
+
+
+def _model() -> str:
+    return f"m-{uuid.uuid4().hex[:8]}"
+
+
+def test_entries_carry_request_id_model_version_track_inputs_and_outputs(
+    redis_server: LocalRedis,
+) -> None:
+    model = _model()
+    log = _log(redis_server.url, model, sample_rate=1.0)
+    inputs = {"x": np.array([[1.0, 2.0], [3.0, 4.0]], dtype=np.float32)}
+    outputs = {"p": np.array([0.25, 0.75])}
+    assert log.offer("req-1", inputs, outputs)
+    log.close()
+    client = redis.Redis.from_url(redis_server.url, decode_responses=True)
+    [(_, fields)] = client.xrange(stream_key(model))
+    assert fields["id"] == "req-1"
+    assert (fields["model"], fields["version"], fields["track"]) == (model, "7", "canary")
+    assert json.loads(fields["inputs"]) == {"x": [[1.0, 2.0], [3.0, 4.0]]}
+    assert json.loads(fields["outputs"]) == {"p": [0.25, 0.75]}
+    assert log.written == 1
+
+
+def test_the_stream_is_trimmed_near_max_length(redis_server: LocalRedis) -> None:
+    model = _model()
+    log = _log(redis_server.url, model, sample_rate=1.0, max_length=100)
+    for i in range(3000):
+        log.offer(str(i), {"x": np.array([[float(i)]])}, {"y": np.array([1.0])})
+    log.close(timeout=30)
+    length = redis.Redis.from_url(redis_server.url).xlen(stream_key(model))
+    assert log.written == 3000
+    assert 100 <= length < 400  # MAXLEN ~ trims whole stream nodes
+
+
+def test_sampling_keeps_about_the_sample_rate(redis_server: LocalRedis) -> None:
+    log = _log(redis_server.url, _model(), sample_rate=0.1)
+    taken = sum(log.offer(str(i), {}, {}) for i in range(5000))
+    log.close()
+    assert 350 < taken < 650
+    assert not _log(redis_server.url, _model(), sample_rate=0.0).offer("x", {}, {})
+
+
+def test_when_redis_is_down_entries_are_dropped_and_counted_without_blocking() -> None:
+    url = f"redis://127.0.0.1:{free_port()}/0"  # nothing listens there
+    log = _log(url, _model(), sample_rate=1.0, buffer_size=100, backoff_s=0.2)
+    start = time.perf_counter()
+    for i in range(10_000):
+        log.offer(str(i), {"x": np.zeros((1, 4))}, {"y": np.zeros(1)})
+    offered_in = time.perf_counter() - start
+    wait_for(lambda: log.dropped["redis_error"] > 0, timeout=10, what="a failed write")
+    log.close(timeout=5)
+    assert offered_in < 1.0  # 10k offers: no waiting on Redis
+    assert log.dropped["buffer_full"] > 9000
+    assert log.written == 0
+
+
+def test_read_window_flattens_tensors_into_columns(redis_server: LocalRedis) -> None:
+    model = _model()
+    log = _log(redis_server.url, model, sample_rate=1.0)
+    for i in range(30):  # 30 requests of 2 rows
+        x = np.array([[i, 10 * i, 100 * i], [i + 0.5, 0, 0]], dtype=np.float64)
+        log.offer(f"r{i}", {"x": x, "flag": np.array([1, 0])}, {"p": np.array([[0.1], [0.9]])})
+    log.close()
+    table = read_window(redis_server.url, stream_key(model), 11)
+    assert table.num_rows == 11
+    assert {"x_0", "x_1", "x_2", "flag", "p", "_id", "_version", "_track"} <= set(
+        table.column_names
+    )
+    assert table.column("x_0").to_pylist()[-2:] == [29.0, 29.5]  # the newest rows, in order
+    assert table.column("_id").to_pylist()[-1] == "r29"
+
+
+def test_drift_check_reads_the_window_from_the_log(
+    redis_server: LocalRedis, tmp_path: Path
+) -> None:
+    rng = np.random.default_rng(3)
+    model = _model()
+    reference = tmp_path / "ref.parquet"
+    pq.write_table(
+        pa.table({"x_0": rng.normal(0, 1, 500), "x_1": rng.normal(0, 1, 500)}), reference
+    )
+    log = _log(redis_server.url, model, sample_rate=1.0)
+    for _ in range(100):  # the first input shifts, the second does not
+        log.offer("r", {"x": np.column_stack([rng.normal(1.5, 1, 4), rng.normal(0, 1, 4)])}, {})
+    log.close()
+    args = ["drift", "check", "-r", str(reference), "--redis-url", redis_server.url,
+            "--model", model, "--window", "300"]  # fmt: skip
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 0, result.output
+    payload = json.loads(result.stdout)
+    assert payload["sampleSize"] == 300
+    verdicts = {f["name"]: f["drifted"] for f in payload["features"]}
+    assert verdicts["x_0"] is True
+
+
+def test_drift_check_of_an_empty_log_is_an_io_error(
+    redis_server: LocalRedis, tmp_path: Path
+) -> None:
+    reference = tmp_path / "ref.parquet"
+    pq.write_table(pa.table({"x": [1.0, 2.0]}), reference)
+    args = ["drift", "check", "-r", str(reference), "--redis-url", redis_server.url,
+            "--model", _model()]  # fmt: skip
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 1
+    assert "is empty" in result.output
