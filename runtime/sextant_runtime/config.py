@@ -29,6 +29,9 @@ ENV = {
     "max_request_bytes": "SEXTANT_MAX_REQUEST_BYTES",
     "drain_seconds": "SEXTANT_DRAIN_SECONDS",
     "log_format": "SEXTANT_LOG_FORMAT",
+    "prediction_log_url": "SEXTANT_PREDICTION_LOG_URL",
+    "prediction_log_sample_rate": "SEXTANT_PREDICTION_LOG_SAMPLE_RATE",
+    "prediction_log_max_length": "SEXTANT_PREDICTION_LOG_MAX_LENGTH",
 }
 
 
@@ -55,6 +58,10 @@ class ServeConfig:
     drain_seconds: float = 5.0
     log_format: str = "json"
     tracking_uri: str | None = field(default=None)
+    # The prediction log (spec.predictionLog): off unless a Redis URL is given.
+    prediction_log_url: str | None = None
+    prediction_log_sample_rate: float = 0.1
+    prediction_log_max_length: int = 100_000
 
     def __post_init__(self) -> None:
         problems = []
@@ -74,6 +81,10 @@ class ServeConfig:
             problems.append("port must be 1..65535")
         if self.drain_seconds < 0:
             problems.append("drain_seconds must be >= 0")
+        if not 0.0 <= self.prediction_log_sample_rate <= 1.0:
+            problems.append("prediction_log_sample_rate must be in [0, 1]")
+        if self.prediction_log_max_length < 1:
+            problems.append("prediction_log_max_length must be >= 1")
         if self.log_format not in ("json", "text"):
             problems.append("log_format must be json or text")
         if problems:

@@ -24,10 +24,11 @@ from granian.log import LogLevels
 from granian.server.embed import Server
 
 from sextant_runtime import logs
-from sextant_runtime.batcher import Batcher
+from sextant_runtime.batcher import Batcher, BatchObserver
 from sextant_runtime.config import ServeConfig
 from sextant_runtime.metrics import Metrics
 from sextant_runtime.model import Backend, warmup_inputs
+from sextant_runtime.predictionlog import LoggingObserver, LogSettings, PredictionLog
 from sextant_runtime.protocol import Codec
 from sextant_runtime.server import InferenceServer, RsgiApp
 from sextant_runtime.sources import fetch
@@ -106,6 +107,7 @@ class Runtime:
         self.hurry = asyncio.Event()  # a second signal during the drain wait
         self.batcher: Batcher | None = None
         self.loaded: Loaded | None = None
+        self.prediction_log: PredictionLog | None = None
 
     def _on_signal(self, sig: signal.Signals) -> None:
         log.info("signal received", extra={"signal": sig.name, "state": self.server.state})
@@ -165,13 +167,24 @@ class Runtime:
     def _go_ready(self, loop: asyncio.AbstractEventLoop, loaded: Loaded) -> None:
         config = self.config
         metrics = Metrics(config.name, loaded.version, config.track)
+        observer: BatchObserver = metrics
+        if config.prediction_log_url:
+            settings = LogSettings(
+                config.prediction_log_url,
+                config.prediction_log_sample_rate,
+                config.prediction_log_max_length,
+            )
+            self.prediction_log = PredictionLog(settings, config.name, loaded.version, config.track)
+            self.prediction_log.start()
+            self.server.prediction_log = self.prediction_log
+            observer = LoggingObserver(metrics, self.prediction_log)
         batcher = Batcher(
             loaded.backend,
             loop,
             max_batch_size=config.max_batch_size,
             max_delay_ms=config.max_delay_ms,
             max_queue_size=config.max_queue_size,
-            observer=metrics,
+            observer=observer,
         )
         batcher.start()
         self.loaded, self.batcher = loaded, batcher
@@ -206,6 +219,8 @@ class Runtime:
         await http_task
         if self.batcher is not None:
             self.batcher.stop()
+        if self.prediction_log is not None:
+            self.prediction_log.close()
         if server.inflight:
             log.warning("exiting with requests in flight", extra={"inflight": server.inflight})
         if self.loaded is not None:

@@ -20,7 +20,9 @@ columns, `NAME_0` ... `NAME_{k-1}`), which is what `sextant drift check --window
 from __future__ import annotations
 
 import collections
+import itertools
 import logging
+import os
 import random
 import threading
 import time
@@ -29,13 +31,13 @@ from typing import Any
 
 import numpy as np
 import orjson
-import pyarrow as pa  # type: ignore[import-untyped]
 import redis
+
+from sextant_runtime.batcher import BatchObserver, Outputs, Pending
 
 log = logging.getLogger(__name__)
 
 STREAM_PREFIX = "sextant:predictions:"
-REQUEST_ID_HEADER = "sextant-request-id"
 READ_CHUNK = 1000
 
 
@@ -74,6 +76,12 @@ class PredictionLog:
         self.written = 0
         self.dropped = {"buffer_full": 0, "redis_error": 0}
         self._thread = threading.Thread(target=self._run, name="prediction-log", daemon=True)
+        # Request ids: a random prefix per process and a counter, cheaper than a uuid4.
+        self._ids = itertools.count()
+        self._id_prefix = os.urandom(6).hex()
+
+    def next_id(self) -> str:
+        return f"{self._id_prefix}-{next(self._ids):x}"
 
     def start(self) -> None:
         self._thread.start()
@@ -88,8 +96,10 @@ class PredictionLog:
         Never blocks. The arrays are kept by reference: the caller must not write to them
         afterwards. Returns whether the entry was queued.
         """
-        if not self.sampled():
-            return False
+        return self.sampled() and self.enqueue(request_id, inputs, outputs)
+
+    def enqueue(self, request_id: str, inputs: Any, outputs: Any) -> bool:
+        """Queue an entry already sampled; False (and counted) when the buffer is full."""
         if len(self._buffer) >= self.settings.buffer_size:
             self.dropped["buffer_full"] += 1
             return False
@@ -152,6 +162,51 @@ class PredictionLog:
         self.written += len(batch)
         return True
 
+    def render(self, labels: str) -> list[str]:
+        """Prometheus text lines; `labels` is the runtime's `model=...,version=...,track=...`."""
+        lines = [
+            "# HELP sextant_prediction_log_entries_total Prediction log entries written to Redis.",
+            "# TYPE sextant_prediction_log_entries_total counter",
+            f"sextant_prediction_log_entries_total{{{labels}}} {self.written}",
+            "# HELP sextant_prediction_log_dropped_total Sampled entries dropped, by reason.",
+            "# TYPE sextant_prediction_log_dropped_total counter",
+        ]
+        lines += [
+            f'sextant_prediction_log_dropped_total{{{labels},reason="{reason}"}} {count}'
+            for reason, count in self.dropped.items()
+        ]
+        lines += [
+            "# HELP sextant_prediction_log_buffered Entries waiting for the writer.",
+            "# TYPE sextant_prediction_log_buffered gauge",
+            f"sextant_prediction_log_buffered{{{labels}}} {len(self._buffer)}",
+        ]
+        return lines
+
+
+class LoggingObserver(BatchObserver):
+    """The batch observer as a fan-out: metrics first, then the prediction log.
+
+    Runs on the inference thread: per sampled request it slices the batch's outputs
+    (views, no copy) and enqueues; encoding and Redis are the writer thread's.
+    """
+
+    def __init__(self, inner: BatchObserver, prediction_log: PredictionLog) -> None:
+        self.inner = inner
+        self.log = prediction_log
+
+    def batch_done(self, batch: list[Pending], started: float, outputs: Outputs | None) -> None:
+        self.inner.batch_done(batch, started, outputs)
+        if outputs is None:
+            return
+        start = 0
+        for pending in batch:
+            request = pending.request
+            rows = request.rows
+            if request.log_id is not None and self.log.sampled():
+                mine = {name: value[start : start + rows] for name, value in outputs.items()}
+                self.log.enqueue(request.log_id, request.inputs, mine)
+            start += rows
+
 
 def _encode(tensors: Any) -> bytes:
     return orjson.dumps(
@@ -162,6 +217,8 @@ def _encode(tensors: Any) -> bytes:
 
 def read_window(redis_url: str, key: str, rows: int) -> Any:
     """The last `rows` rows of the log (newest entries first, whole entries) as a table."""
+    import pyarrow as pa  # type: ignore[import-untyped]  # noqa: PLC0415 - the drift job only
+
     client: Any = redis.Redis.from_url(redis_url)
     try:
         entries: list[dict[bytes, bytes]] = []

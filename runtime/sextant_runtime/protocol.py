@@ -34,7 +34,9 @@ _ALL = frozenset({"*"})  # binary_outputs when every output goes as binary data
 class InferRequest:
     """A decoded, validated request. `key` groups requests that may share a batch."""
 
-    __slots__ = ("binary_outputs", "id", "inputs", "key", "outputs", "parameters", "rows")
+    __slots__ = (
+        "binary_outputs", "id", "inputs", "key", "log_id", "outputs", "parameters", "rows"
+    )  # fmt: skip
 
     def __init__(
         self,
@@ -54,6 +56,7 @@ class InferRequest:
         self.parameters = parameters
         self.outputs = outputs
         self.binary_outputs = binary_outputs
+        self.log_id: str | None = None  # set when the prediction log is on
 
 
 class _InputRule:

@@ -16,7 +16,7 @@ import logging
 import time
 import zlib
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 
@@ -27,6 +27,9 @@ from sextant_runtime.errors import BadRequest, InferenceError, ModelNotFound, Un
 from sextant_runtime.metrics import Metrics
 from sextant_runtime.protocol import Codec, error_body
 
+if TYPE_CHECKING:
+    from sextant_runtime.predictionlog import PredictionLog
+
 Headers = list[tuple[str, str]]
 Response = tuple[int, Headers, bytes]
 HeaderGet = Callable[[str], str | None]
@@ -36,6 +39,7 @@ JSON = [("content-type", "application/json")]
 BINARY = "application/octet-stream"
 PROMETHEUS = [("content-type", "text/plain; version=0.0.4; charset=utf-8")]
 TIMEOUT_HEADER = "sextant-timeout-ms"
+REQUEST_ID_HEADER = "sextant-request-id"  # with the prediction log on: the entry's id
 
 log = logging.getLogger(__name__)
 
@@ -67,6 +71,7 @@ class InferenceServer:
         self.codec: Codec | None = None
         self.batcher: Batcher | None = None
         self.metrics: Metrics | None = None
+        self.prediction_log: PredictionLog | None = None  # set by main when it is on
         self.platform = ""
         self.inflight = 0
         self._idle: asyncio.Event | None = None  # set when inflight drops to 0, once asked
@@ -180,6 +185,7 @@ class InferenceServer:
 
     async def _infer_once(self, header: HeaderGet, read_body: BodyReader) -> Response:
         codec, batcher = self.codec, self.batcher
+        request_id: str | None = None
         try:
             if codec is None or batcher is None or self.state not in (READY, DRAINING):
                 raise Unavailable(f"model {self.name!r} is not ready: {self.reason}")
@@ -191,17 +197,20 @@ class InferenceServer:
             request = codec.decode(
                 body, None if header_length is None else _int_header(header_length)
             )
+            if self.prediction_log is not None:
+                request_id = request.log_id = self.prediction_log.next_id()
             outputs = await batcher.submit(request, _timeout(request.parameters, header))
             body, json_length = codec.encode(request, outputs)
         except InferenceError as err:
             return _error(err)
-        if json_length is None:
-            return 200, JSON, body
-        return (
-            200,
-            [("content-type", BINARY), ("inference-header-content-length", str(json_length))],
-            body,
+        headers = (
+            JSON
+            if json_length is None
+            else [("content-type", BINARY), ("inference-header-content-length", str(json_length))]
         )
+        if request_id is not None:
+            headers = [*headers, (REQUEST_ID_HEADER, request_id)]
+        return 200, headers, body
 
     # -- health and metadata --------------------------------------------------------------
 
@@ -240,7 +249,12 @@ class InferenceServer:
         )
 
     def _metrics(self) -> Response:
-        return 200, PROMETHEUS, self.metrics.render() if self.metrics is not None else b""
+        if self.metrics is None:
+            return 200, PROMETHEUS, b""
+        text = self.metrics.render()
+        if self.prediction_log is not None:
+            text += ("\n".join(self.prediction_log.render(self.metrics.labels)) + "\n").encode()
+        return 200, PROMETHEUS, text
 
 
 def _int_header(value: str) -> int:

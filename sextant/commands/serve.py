@@ -91,6 +91,25 @@ _FORMATS = ("onnx", "torchscript", "torch-export", "mlflow-pyfunc")
     "--log-format", default="json", type=click.Choice(["json", "text"]), envvar="SEXTANT_LOG_FORMAT"
 )
 @click.option(
+    "--prediction-log-url",
+    envvar="SEXTANT_PREDICTION_LOG_URL",
+    metavar="REDIS_URL",
+    help="Log sampled requests to this Redis (stream sextant:predictions:NAME); off if unset.",
+)
+@click.option(
+    "--prediction-log-sample-rate",
+    default=0.1,
+    type=click.FloatRange(0, 1),
+    envvar="SEXTANT_PREDICTION_LOG_SAMPLE_RATE",
+)
+@click.option(
+    "--prediction-log-max-length",
+    default=100_000,
+    type=click.IntRange(min=1),
+    envvar="SEXTANT_PREDICTION_LOG_MAX_LENGTH",
+    help="The stream is trimmed to about this many entries.",
+)
+@click.option(
     "--mlflow-tracking-uri",
     envvar="MLFLOW_TRACKING_URI",
     help="MLflow tracking server for models:/ sources.",
@@ -113,6 +132,9 @@ def serve(
     max_request_bytes: int,
     drain_seconds: float,
     log_format: str,
+    prediction_log_url: str | None,
+    prediction_log_sample_rate: float,
+    prediction_log_max_length: int,
     mlflow_tracking_uri: str | None,
 ) -> None:
     """Serve MODEL_SOURCE over the Open Inference Protocol v2.
@@ -143,6 +165,9 @@ def serve(
             drain_seconds=drain_seconds,
             log_format=log_format,
             tracking_uri=mlflow_tracking_uri,
+            prediction_log_url=prediction_log_url,
+            prediction_log_sample_rate=prediction_log_sample_rate,
+            prediction_log_max_length=prediction_log_max_length,
         )
     except ValueError as err:
         raise click.UsageError(str(err)) from None

@@ -1,0 +1,70 @@
+"""The batch observer fan-out: metrics as before, then one log entry per sampled request,
+with that request's rows of the batch's outputs. No Redis: the writer is never started."""
+
+from __future__ import annotations
+
+import asyncio
+
+import numpy as np
+
+from sextant_runtime.batcher import BatchObserver, Outputs, Pending
+from sextant_runtime.predictionlog import LoggingObserver, LogSettings, PredictionLog
+from sextant_runtime.protocol import InferRequest
+
+
+class Recorder(BatchObserver):
+    def __init__(self) -> None:
+        self.calls: list[int] = []
+
+    def batch_done(self, batch: list[Pending], started: float, outputs: Outputs | None) -> None:
+        self.calls.append(len(batch))
+
+
+def _pending(loop: asyncio.AbstractEventLoop, rows: int, log_id: str | None) -> Pending:
+    request = InferRequest({"x": np.arange(rows * 2.0).reshape(rows, 2)}, rows, key=None)
+    request.log_id = log_id
+    return Pending(request, loop.create_future(), None)
+
+
+def _log(**settings: object) -> PredictionLog:
+    return PredictionLog(LogSettings("redis://unused", **settings), "m", "1", "stable")  # type: ignore[arg-type]
+
+
+def test_each_request_gets_its_own_rows_of_the_outputs() -> None:
+    loop = asyncio.new_event_loop()
+    try:
+        batch = [_pending(loop, 2, "a"), _pending(loop, 1, None), _pending(loop, 3, "c")]
+        recorder, log = Recorder(), _log(sample_rate=1.0)
+        outputs = {"y": np.arange(6.0)}
+        LoggingObserver(recorder, log).batch_done(batch, 0.0, outputs)
+    finally:
+        loop.close()
+    assert recorder.calls == [3]
+    entries = list(log._buffer)
+    assert [entry[0] for entry in entries] == ["a", "c"]
+    np.testing.assert_array_equal(entries[0][3]["y"], [0.0, 1.0])
+    np.testing.assert_array_equal(entries[1][3]["y"], [3.0, 4.0, 5.0])
+    assert entries[1][2]["x"].shape == (3, 2)
+
+
+def test_a_failed_batch_is_not_logged() -> None:
+    loop = asyncio.new_event_loop()
+    try:
+        log = _log(sample_rate=1.0)
+        LoggingObserver(Recorder(), log).batch_done([_pending(loop, 1, "a")], 0.0, None)
+    finally:
+        loop.close()
+    assert len(log._buffer) == 0
+
+
+def test_a_full_buffer_drops_and_counts() -> None:
+    log = _log(sample_rate=1.0, buffer_size=3)
+    taken = [log.offer(str(i), {}, {}) for i in range(5)]
+    assert taken == [True, True, True, False, False]
+    assert log.dropped["buffer_full"] == 2
+    assert 'reason="buffer_full"} 2' in "\n".join(log.render('model="m"'))
+
+
+def test_request_ids_are_unique() -> None:
+    log = _log()
+    assert len({log.next_id() for _ in range(1000)}) == 1000
