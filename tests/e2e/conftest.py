@@ -22,6 +22,7 @@ import yaml
 from sextant.devenv.cluster import KubeAccess, LocalCluster, NodePools, ensure_tools
 from sextant.devenv.cluster.realnode.config import API_ADDRESS
 from sextant.devenv.process import ManagedProcess, free_port
+from sextant.devenv.prometheus import LocalPrometheus
 from sextant_runtime.demo import EXAMPLE_MODEL, example_request
 from tests.e2e.workloads import apply, cpu_model_deployment
 
@@ -32,6 +33,24 @@ OPERATOR_NAMESPACE = "sextant-system"
 REAL_POOL = {"sextant.dev/node-pool": "real"}
 # The ModelDeployment `helm test` calls, created by test_helm_release.py.
 HELM_TEST_MODEL = ("iris", "e2e-serving")
+
+
+OWN_REAL_NODES = "own_real_nodes"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", f"{OWN_REAL_NODES}: starts its own cluster with real nodes (runs first)"
+    )
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Tests with a real-node cluster of their own run before `real_kube` starts.
+
+    One host holds one cluster with real nodes at a time, and `real_kube` lives until
+    the session ends; a stable sort keeps every other order as collected.
+    """
+    items.sort(key=lambda item: item.get_closest_marker(OWN_REAL_NODES) is None)
 
 
 @dataclass(frozen=True)
@@ -114,3 +133,15 @@ def served_model(
         "--for=condition=Ready", "--timeout=300s", timeout=320,
     )  # fmt: skip
     return name, namespace
+
+
+@pytest.fixture(scope="session")
+def cluster_prometheus(
+    real_kube: KubeAccess, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[LocalPrometheus]:
+    """Debian's Prometheus on the host address pods reach, scraping every ModelDeployment's
+    pods (kubernetes_sd with the admin kubeconfig) with a `namespace` label: what the
+    in-cluster operator's analysis asks."""
+    workdir = tmp_path_factory.mktemp("cluster-prometheus")
+    with LocalPrometheus(workdir, host=API_ADDRESS, kubeconfig=real_kube.kubeconfig) as server:
+        yield server

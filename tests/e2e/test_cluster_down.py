@@ -1,7 +1,7 @@
 """`sextant cluster up --real-nodes 1` runs a pod for real; `down` leaves nothing behind.
 
-This file sorts first in tests/e2e on purpose: one host holds one cluster with real
-nodes at a time, and the session's shared one (conftest.real_kube) starts after it.
+Marked own_real_nodes: it starts a cluster with real nodes of its own, so it runs
+before the session's shared one (conftest.real_kube); a host holds one at a time.
 """
 
 from __future__ import annotations
@@ -10,6 +10,8 @@ import json
 import subprocess
 import sys
 from pathlib import Path
+
+import pytest
 
 from sextant.devenv.cluster.realnode import host
 from sextant.devenv.cluster.realnode.node import plan
@@ -23,6 +25,7 @@ def _sextant(*args: str) -> subprocess.CompletedProcess[str]:
     )  # fmt: skip
 
 
+@pytest.mark.own_real_nodes
 def test_real_node_runs_a_pod_and_down_leaves_no_trace(tmp_path: Path) -> None:
     state = tmp_path / "cluster"
     up = _sextant(

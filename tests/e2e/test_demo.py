@@ -1,7 +1,7 @@
 """`sextant demo` (what `make demo` runs) goes all the way and cleans up after itself.
 
-Runs before the session's shared real-node cluster starts (files sort before
-test_gpu_nodes.py): one host holds one cluster with real nodes at a time.
+Marked own_real_nodes: it starts a cluster with real nodes of its own, so it runs
+before the session's shared one (conftest.real_kube); a host holds one at a time.
 """
 
 from __future__ import annotations
@@ -10,10 +10,13 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from sextant.devenv.cluster.realnode import host
 from sextant.devenv.cluster.realnode.node import plan
 
 
+@pytest.mark.own_real_nodes
 def test_demo_serves_through_a_service_on_the_real_node_and_leaves_nothing(
     tmp_path: Path,
 ) -> None:

@@ -53,6 +53,9 @@ class LocalCluster(StartStop):
         self.real_nodes = realnode.plan(self.layout.root, self.pools.real)
         # None: Sextant's own images (built, or taken from the cache) and the pause image.
         self._images = images
+        # Host-wide parts (links, iptables, the owner record) are ours to remove only once
+        # claimed: a start refused because another cluster has them must leave them be.
+        self._claimed = False
         self.daemon = daemon
         self.progress = progress
         self._tools = tools
@@ -91,6 +94,7 @@ class LocalCluster(StartStop):
                 # The API server listens on the host link's address: make it first.
                 realnode_host.require_root()
                 realnode_host.claim(self.layout.root)
+                self._claimed = True
                 realnode_host.prepare(self.real_nodes)
             self._start_components()
             self._record(tools)
@@ -113,8 +117,9 @@ class LocalCluster(StartStop):
         for component in reversed(self._components):
             component.process.stop()
         self._components = []
-        if self.real_nodes:
+        if self._claimed:
             realnode.stop(self.real_nodes, self._tools)
+            self._claimed = False
 
     def _start_real_nodes(
         self, tools: Toolset, creds: Credentials, server: str, timeout: float

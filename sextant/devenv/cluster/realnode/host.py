@@ -103,15 +103,42 @@ def _make_cgroup_root(cgroup_root: str) -> None:
 
 
 def sweep(nodes: Iterable[RealNode], *, kube_proxy: Path | None) -> None:
-    """Remove what real nodes leave outside their processes. Idempotent."""
+    """Remove what real nodes leave outside their processes. Idempotent.
+
+    The host-wide parts (links, bridges, cgroups and chains by name, forwarding) go only
+    when these nodes' cluster owns them: a cluster that lost them to another one (it died
+    and the other swept it on `claim`) removes its own processes and mounts, nothing else.
+    """
     nodes = list(nodes)
     for node in nodes:
         _kill_shims(node)
-        # Containers outlive their shim (it is their reaper, not their parent in spirit).
-        _kill_cgroup_tasks(node.cgroup_root)
     for node in nodes:
         for folder in node.owned_paths():
             _unmount_under(folder)
+    if _owns_host(nodes):
+        _sweep_host(nodes, kube_proxy)
+    for node in nodes:
+        # Everything mounted under them is gone by now: what is left is plain files.
+        shutil.rmtree(node.run_dir, ignore_errors=True)
+        shutil.rmtree(node.kubelet_dir, ignore_errors=True)
+    for folder in (RUN_ROOT, KUBELET_ROOT):
+        with contextlib.suppress(OSError):
+            folder.rmdir()
+
+
+def _owns_host(nodes: list[RealNode]) -> bool:
+    if not _OWNER.exists():
+        return True
+    owner = Path(_OWNER.read_text().strip())
+    return any(node.cluster_root == owner for node in nodes)
+
+
+def _sweep_host(nodes: list[RealNode], kube_proxy: Path | None) -> None:
+    for node in nodes:
+        # Containers outlive their shim (it is their reaper, not their parent in spirit).
+        _kill_cgroup_tasks(node.cgroup_root)
+        for folder in node.owned_paths():
+            _unmount_under(folder)  # what the killed containers still held
         if _link_exists(node.bridge):
             _ip("link", "delete", node.bridge)
         _remove_cgroups(node.cgroup_root)
@@ -127,14 +154,7 @@ def sweep(nodes: Iterable[RealNode], *, kube_proxy: Path | None) -> None:
     if _SAVED_FORWARDING.exists():
         _FORWARDING.write_text(_SAVED_FORWARDING.read_text())
         _SAVED_FORWARDING.unlink()
-    for node in nodes:
-        # Everything mounted under them is gone by now: what is left is plain files.
-        shutil.rmtree(node.run_dir, ignore_errors=True)
-        shutil.rmtree(node.kubelet_dir, ignore_errors=True)
     _OWNER.unlink(missing_ok=True)
-    for folder in (RUN_ROOT, KUBELET_ROOT):
-        with contextlib.suppress(OSError):
-            folder.rmdir()
 
 
 def leftovers(nodes: Iterable[RealNode]) -> list[str]:
