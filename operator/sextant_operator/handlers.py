@@ -3,7 +3,8 @@
 Every trigger ends in ModelDeploymentReconciler.reconcile, which is idempotent:
 - the ModelDeployment is created, changed or found at start-up (resume);
 - a timer re-resolves registry aliases and heals edited or deleted children;
-- a child Deployment or Service changes, so status follows pods and deletions heal fast.
+- a child Deployment or Service changes, so status follows pods and deletions heal fast;
+- a one-time token (sextant.dev/promote, abort, retry) is on the object.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ log = logging.getLogger(__name__)
 
 _MAX_BACKOFF_SECONDS = 300.0
 _CHILD_SELECTOR = {labels.MANAGED_BY: labels.MANAGED_BY_VALUE}
+_TOKENS = (labels.PROMOTE_ANNOTATION, labels.ABORT_ANNOTATION, labels.RETRY_ANNOTATION)
 
 
 class _Requeue:
@@ -133,6 +135,20 @@ def register(
         # Errors are already in status and Events; the next tick is the retry.
         with contextlib.suppress(kopf.TemporaryError):
             run(meta["namespace"], meta["name"])
+
+    def has_token(annotations: kopf.Annotations, **_: Any) -> bool:
+        return any(key in annotations for key in _TOKENS)
+
+    # kopf keeps its own bookkeeping under the same `sextant.dev/` prefix and leaves every
+    # annotation with that prefix out of the diff it runs on.update on: adding a token is
+    # not a change to kopf. Any watch event of an object that carries one reconciles it;
+    # the reconcile removes the token, so the events stop.
+    @kopf.on.event(GROUP, VERSION, "modeldeployments", when=has_token, registry=registry)
+    def on_token(meta: kopf.Meta, event: kopf.RawEvent, **_: Any) -> None:
+        if event.get("type") == "DELETED":
+            return
+        with contextlib.suppress(kopf.TemporaryError):
+            run(meta["namespace"], meta["name"], resolve=False)
 
     def on_child_event(body: kopf.Body, namespace: str | None, **_: Any) -> None:
         owner = body.get("metadata", {}).get("labels", {}).get(labels.MODEL_DEPLOYMENT)

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from sextant.registry import RegistryError
+from sextant.registry import ModelNotFound, RegistryError, RegistryUnavailable
 from sextant_operator import labels
 from sextant_operator.api.modeldeployment import ModelDeployment, ModelDeploymentStatus
 from sextant_operator.kube import Kube
@@ -28,6 +28,9 @@ _WATCHED_CONDITIONS = ("ModelResolved", "Ready")
 MONITORING_GROUP = "monitoring.coreos.com"
 # Ready=False reasons that are a normal step, not a problem: Events of type Normal.
 _PROGRESS_REASONS = frozenset({"RolloutInProgress"})
+_REGISTRY_ERRORS: dict[str, type[RegistryError]] = {
+    kind.reason: kind for kind in (RegistryError, RegistryUnavailable, ModelNotFound)
+}
 
 
 @dataclass(frozen=True)
@@ -45,9 +48,16 @@ class ModelDeploymentReconciler:
 
     def reconcile(self, body: dict[str, Any], emit: EventSink, *, resolve: bool = True) -> Outcome:
         """`resolve=False` reuses the version in status instead of asking the registry."""
-        md = ModelDeployment.model_validate(body)
+        md = ModelDeployment.from_cluster(body)
         serving = None if resolve else _serving_artifact(md, self.settings, same_spec=True)
-        artifact, error = (serving, None) if serving is not None else self._resolve(md)
+        artifact: ModelArtifact | None
+        error: RegistryError | None
+        if serving is not None:
+            # Not asked again: the last answer stands, so a child event during a registry
+            # outage does not clear the error it reported.
+            artifact, error = serving, _standing_error(md)
+        else:
+            artifact, error = self._resolve(md)
         if md.spec.rollout.strategy != "RollingUpdate":
             return self._progressive(md, artifact, error, emit)
         stable: DeploymentProgress | None = None
@@ -182,6 +192,17 @@ def _serving_artifact(
         version=model.version,
         tracking_uri=tracking_uri if model.uri.startswith("models:/") else None,
     )
+
+
+def _standing_error(md: ModelDeployment) -> RegistryError | None:
+    """The error of the last resolution, as its ModelResolved condition recorded it."""
+    resolved = md.status.condition("ModelResolved") if md.status else None
+    if resolved is None or resolved.status != "False":
+        return None
+    kind = _REGISTRY_ERRORS.get(resolved.reason, RegistryError)
+    error = kind(resolved.message)
+    error.reason = resolved.reason
+    return error
 
 
 def _emit_transitions(

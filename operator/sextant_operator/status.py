@@ -80,7 +80,8 @@ def compute_status(
     generation = md.metadata.generation
     ready_replicas = seen.stable.ready if seen.stable else 0
     ready, reason, message = _readiness(seen)
-    progressing = seen.stable is not None and not seen.stable.complete
+    complete = seen.stable is not None and seen.stable.complete
+    progressing, progress_reason = _progressing(seen)
 
     conditions = previous.conditions
     if seen.resolution_error is None:
@@ -108,7 +109,7 @@ def compute_status(
         conditions,
         "Progressing",
         status=progressing,
-        reason="RollingOut" if progressing else "RolloutComplete",
+        reason=progress_reason,
         message=_progress_message(seen),
         generation=generation,
         now=now,
@@ -134,7 +135,7 @@ def compute_status(
             version=version, replicas=seen.desired_replicas, ready_replicas=ready_replicas
         ),
         rollout=RolloutStatus(
-            state="Progressing" if progressing else "Succeeded",
+            state="Succeeded" if complete else "Progressing",
             message=_progress_message(seen),
         ),
         replicas=seen.desired_replicas,
@@ -142,6 +143,16 @@ def compute_status(
         ready=f"{ready_replicas}/{seen.desired_replicas}",
         selector=labels.selector_string(labels.all_pods_selector(md.metadata.name)),
     )
+
+
+def _progressing(seen: Observation) -> tuple[bool, str]:
+    """Complete only once the Deployment has every pod updated and available; with no
+    Deployment at all, a resolution error means stuck, not done."""
+    if seen.stable is not None:
+        return (False, "RolloutComplete") if seen.stable.complete else (True, "RollingOut")
+    if seen.resolution_error is not None:
+        return False, seen.resolution_error.reason
+    return True, "RollingOut"
 
 
 def _readiness(seen: Observation) -> tuple[bool, str, str]:
@@ -161,6 +172,8 @@ def _readiness(seen: Observation) -> tuple[bool, str, str]:
 
 def _progress_message(seen: Observation) -> str:
     if seen.stable is None or seen.artifact is None:
+        if seen.resolution_error is not None:
+            return f"nothing to roll out: {seen.resolution_error}"
         return "waiting for the runtime Deployment"
     s = seen.stable
     return (

@@ -9,7 +9,7 @@ of invalid manifests, so they cannot drift apart.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Annotated, Any, ClassVar, Literal, Self, TypeVar
@@ -21,6 +21,7 @@ from pydantic import (
     GetCoreSchemaHandler,
     GetJsonSchemaHandler,
     StringConstraints,
+    ValidationInfo,
     model_validator,
 )
 from pydantic.alias_generators import to_camel
@@ -75,11 +76,18 @@ def _add_rules_to_schema(schema: dict[str, Any], cls: type) -> None:
         schema["x-kubernetes-validations"] = [rule.as_schema() for rule, _ in rules]
 
 
+# Validation context of objects read from the cluster: see ApiModel and Resource.from_cluster.
+_FROM_CLUSTER = "sextant.from_cluster"
+
+
 class ApiModel(BaseModel):
     """Base of every API object: camelCase on the wire, unknown fields rejected.
 
-    The API server prunes unknown fields before the operator sees them, so `forbid`
-    only bites on manifests typed by hand, where it catches typos.
+    `forbid` catches typos in manifests typed by hand, and keeps the generated CRD strict
+    (no field the models do not declare). Objects read from the cluster are another
+    matter: while a newer CRD is installed beside an older operator (during an upgrade,
+    or a rollback of the operator), the API server keeps fields this operator has never
+    heard of. Those are ignored, not fatal: see Resource.from_cluster.
     """
 
     model_config = ConfigDict(
@@ -105,6 +113,20 @@ class ApiModel(BaseModel):
     @classmethod
     def cel_rules(cls) -> tuple[CelRule, ...]:
         return tuple(rule for rule, _ in cls._rules)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _ignore_unknown_from_cluster(cls, data: Any, info: ValidationInfo) -> Any:
+        if not isinstance(data, dict) or not (info.context or {}).get(_FROM_CLUSTER):
+            return data
+        if cls.model_config.get("extra") != "forbid":
+            return data
+        known: set[str] = set()
+        for name, found in cls.model_fields.items():
+            known.add(name)
+            if found.alias:
+                known.add(found.alias)
+        return {key: value for key, value in data.items() if key in known}
 
     @model_validator(mode="after")
     def _check_cel_rules(self) -> Self:
@@ -411,6 +433,12 @@ class Resource(ApiModel):
     metadata: ObjectMeta = Field(
         default_factory=ObjectMeta, description="Standard Kubernetes object metadata."
     )
+
+    @classmethod
+    def from_cluster(cls, body: Mapping[str, Any]) -> Self:
+        """The object as the API server hands it over. Fields a newer CRD added (in spec,
+        status, anywhere) are ignored; every field this operator knows is still checked."""
+        return cls.model_validate(body, context={_FROM_CLUSTER: True})
 
     @classmethod
     def kind_name(cls) -> str:

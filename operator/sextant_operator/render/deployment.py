@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+from decimal import Decimal
 from typing import Any
 
 from sextant_operator import labels
@@ -84,7 +86,7 @@ def _container(ctx: RenderContext, track: str, mounts: list[dict[str, Any]]) -> 
         "name": "runtime",
         "image": spec.runtime.image or ctx.settings.runtime_image,
         "args": ["serve", rc.serve_source(ctx.artifact.source), "--name", ctx.name],
-        "env": [*rc.runtime_env(ctx, track), *_user_env(ctx)],
+        "env": _env(ctx, track),
         "ports": [{"name": "http", "containerPort": rc.HTTP_PORT, "protocol": "TCP"}],
         # Model download and warm-up can take minutes: startup covers it, liveness follows.
         "startupProbe": {**get(rc.LIVE_PATH), "periodSeconds": 5, "failureThreshold": 120},
@@ -111,6 +113,47 @@ def _resources(ctx: RenderContext) -> dict[str, Any]:
     if limits:
         resources["limits"] = limits
     return resources
+
+
+def _env(ctx: RenderContext, track: str) -> list[dict[str, Any]]:
+    """The rendered variables, then the user's; a name the user sets replaces ours (env is
+    a list map keyed by name: server-side apply rejects a name given twice)."""
+    user = _user_env(ctx)
+    theirs = {entry["name"] for entry in user}
+    ours = [*rc.runtime_env(ctx, track), *_sizing_env(ctx)]
+    return [*(entry for entry in ours if entry["name"] not in theirs), *user]
+
+
+def _sizing_env(ctx: RenderContext) -> list[dict[str, Any]]:
+    """What the pod spec allows the runtime, told to the runtime (the user's env wins).
+
+    Threads follow the CPU limit (else the request), rounded up: a backend that sizes its
+    thread pool from the node's cores instead thrashes under a CFS quota. The drain wait is
+    the one the termination grace period is sized for."""
+    env = [{"name": "SEXTANT_DRAIN_SECONDS", "value": str(DRAIN_SECONDS)}]
+    resources = _resources(ctx)
+    cpu = resources.get("limits", {}).get("cpu") or resources["requests"].get("cpu")
+    if cpu is not None:
+        env.append({"name": "SEXTANT_THREADS", "value": str(max(1, cpu_cores(cpu)))})
+    return env
+
+
+_SUFFIXES = {
+    **{f"{p}i": Decimal(1024) ** power for power, p in enumerate("KMGTPE", 1)},
+    **{p: Decimal(1000) ** power for power, p in enumerate("kMGTPE", 1)},
+    "n": Decimal("1e-9"),
+    "u": Decimal("1e-6"),
+    "m": Decimal("1e-3"),
+}
+
+
+def cpu_cores(quantity: str | int) -> int:
+    """A CPU quantity (resource.Quantity: "500m", "2", "1.5", "1e3", 4) in cores, rounded up."""
+    text = str(quantity).strip()
+    for suffix in sorted(_SUFFIXES, key=len, reverse=True):
+        if text.endswith(suffix):
+            return math.ceil(Decimal(text[: -len(suffix)]) * _SUFFIXES[suffix])
+    return math.ceil(Decimal(text))
 
 
 def _user_env(ctx: RenderContext) -> list[dict[str, Any]]:

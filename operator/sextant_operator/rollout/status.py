@@ -75,7 +75,11 @@ def progressive_status(
         generation=generation,
         now=now,
     )
-    progress = _progress(state, rollout_message, ready, f"{pods.ready} of {n} replicas ready")
+    if error is not None and decision.stable is None:
+        # Nothing resolved and nothing serves: stuck on the registry, neither moving nor done.
+        progress = (False, error.reason, f"nothing to roll out: {error}")
+    else:
+        progress = _progress(state, rollout_message, ready, f"{pods.ready} of {n} replicas ready")
     conditions = set_condition(
         conditions,
         "Progressing",

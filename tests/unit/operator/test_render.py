@@ -7,7 +7,7 @@ import yaml
 
 from sextant_operator.render.children import desired_children
 from sextant_operator.render.context import ModelArtifact
-from sextant_operator.render.deployment import render_deployment
+from sextant_operator.render.deployment import DRAIN_SECONDS, render_deployment
 from tests.unit.operator.builders import context, example, model_deployment
 
 GOLDEN = Path(__file__).parent / "golden"
@@ -104,6 +104,45 @@ def test_pod_drains_before_it_dies() -> None:
     assert spec["terminationGracePeriodSeconds"] > pre_stop
     assert spec["containers"][0]["readinessProbe"]["httpGet"]["path"] == "/v2/health/ready"
     assert spec["containers"][0]["livenessProbe"]["httpGet"]["path"] == "/v2/health/live"
+
+
+def env_of(spec: dict[str, Any]) -> dict[str, str]:
+    return {e["name"]: e["value"] for e in container(spec)["env"]}
+
+
+@pytest.mark.parametrize(
+    ("resources", "threads"),
+    [
+        ({"limits": {"cpu": "1500m"}, "requests": {"cpu": "500m"}}, "2"),  # limit, rounded up
+        ({"requests": {"cpu": "3"}}, "3"),  # no limit: the request
+        ({"limits": {"memory": "1Gi"}, "requests": {"cpu": 2}}, "2"),
+        ({"requests": {"cpu": "100m"}}, "1"),  # at least one
+        ({}, "1"),  # the default request: one core
+    ],
+)
+def test_runtime_threads_follow_the_pods_cpu(resources: dict[str, Any], threads: str) -> None:
+    assert env_of({**CPU_MODEL, "resources": resources})["SEXTANT_THREADS"] == threads
+
+
+def test_runtime_is_not_told_threads_when_the_pod_has_no_cpu_budget() -> None:
+    env = env_of({**CPU_MODEL, "resources": {"requests": {"memory": "1Gi"}}})
+    assert "SEXTANT_THREADS" not in env
+
+
+def test_users_env_overrides_the_rendered_threads() -> None:
+    spec = {**CPU_MODEL, "runtime": {"env": [{"name": "SEXTANT_THREADS", "value": "8"}]}}
+    names = [e["name"] for e in container(spec)["env"]]
+    assert names.count("SEXTANT_THREADS") == 1  # a list map: never the same name twice
+    assert env_of(spec)["SEXTANT_THREADS"] == "8"
+
+
+def test_runtime_drains_for_as_long_as_the_grace_period_allows() -> None:
+    ctr = container(CPU_MODEL)
+    env = env_of(CPU_MODEL)
+    grace = pod_spec(CPU_MODEL)["terminationGracePeriodSeconds"]
+    pre_stop = ctr["lifecycle"]["preStop"]["sleep"]["seconds"]
+    assert env["SEXTANT_DRAIN_SECONDS"] == str(DRAIN_SECONDS)
+    assert pre_stop + DRAIN_SECONDS < grace
 
 
 def test_batching_device_and_metric_labels_reach_the_runtime_env() -> None:

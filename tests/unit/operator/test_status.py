@@ -118,3 +118,21 @@ def test_transition_time_moves_only_when_a_condition_changes_status() -> None:
     ready_flipped = flipped.condition("Ready")
     assert ready_flipped is not None
     assert ready_flipped.last_transition_time == later
+
+
+def test_registry_down_with_nothing_serving_claims_no_success() -> None:
+    error = RegistryUnavailable("MLflow at http://mlflow:5000 unreachable: connection refused")
+    seen = observe(resolution_error=error, artifact=None, stable=None)
+    status = compute_status(MD, seen, T0)
+    assert conditions(MD, seen)["Progressing"] == ("False", "RegistryUnavailable")
+    assert status.rollout is not None
+    assert status.rollout.state == "Progressing"
+    assert status.phase == "Pending"
+
+
+def test_no_deployment_yet_is_progressing_not_complete() -> None:
+    seen = observe(stable=None)
+    assert conditions(MD, seen)["Progressing"] == ("True", "RollingOut")
+    status = compute_status(MD, seen, T0)
+    assert status.rollout is not None
+    assert status.rollout.state == "Progressing"
