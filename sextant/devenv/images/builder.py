@@ -1,279 +1,52 @@
-"""Build the container images without Docker and without a registry, cached by content.
-
-The Containerfiles in images/ build unchanged with `docker build` or `buildah bud` in
-CI (default base python:3.11-slim-bookworm). Here nothing can be pulled, so:
-
-1. the base is a Debian bookworm rootfs made by mmdebstrap from the host's Debian
-   mirror and imported into podman as localhost/sextant-base:bookworm-HASH;
-2. the Python dependencies come from a wheelhouse downloaded with pip from the pinned,
-   hashed images/*/requirements.lock, and the project from a wheel built here;
-3. podman builds each image offline (`pip install --no-index --require-hashes`) and
-   saves it as an OCI archive: $XDG_CACHE_HOME/sextant/images/NAME-HASH.tar.
-
-Every step is skipped when its fingerprint (a hash of everything it is made from) is
-unchanged, so a second run with nothing changed only hashes files. podman runs with a
-project-owned containers.conf and storage under the cache folder; nothing global changes.
-"""
+"""Build each image once per fingerprint: base, wheelhouse, project wheel, podman build, archive."""
 
 from __future__ import annotations
 
 import contextlib
 import fcntl
-import hashlib
 import json
 import logging
 import os
-import re
-import resource
 import shutil
 import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterator
 from importlib import metadata
 from pathlib import Path
 
-from sextant import __version__
+from sextant.devenv.images.debian import debian_mirrors
+from sextant.devenv.images.fingerprint import (
+    content_digest,
+    files_fingerprint,
+    lock_requirements,
+    project_fingerprint,
+    sha256_hex,
+    tree_files,
+)
+from sextant.devenv.images.layout import (
+    BASE_PACKAGES,
+    BASE_REPOSITORY,
+    BUILD_STAGE,
+    DEBIAN_SUITE,
+    GLIBC_MINOR,
+    PROJECT_SOURCES,
+    PYTHON_VERSION,
+    SOURCE_DATE_EPOCH,
+    BuiltImage,
+    ImageSpec,
+    Progress,
+    cache_dir,
+    image_specs,
+    image_version,
+    images_dir,
+    repo_root,
+)
+from sextant.devenv.images.podman import Podman
 from sextant.devenv.process import ServiceError
 
 log = logging.getLogger(__name__)
-
-Progress = Callable[[str], None]
-
-REGISTRY = "ghcr.io/sextant-dev"
-RUNTIME = "sextant-runtime"
-OPERATOR = "sextant-operator"
-RUNTIME_TORCH = "sextant-runtime-torch"
-PAUSE = "pause"
-PAUSE_IMAGE = "localhost/sextant/pause:3.10"
-# Where the dependency stage of each Python image is tagged (podman's storage only).
-BUILD_STAGE = "localhost/sextant-build"
-
-DEBIAN_SUITE = "bookworm"
-# mmdebstrap's `apt` variant: Essential packages, apt, and these with their dependencies.
-BASE_PACKAGES = ("python3", "python3-venv", "ca-certificates")
-BASE_REPOSITORY = "localhost/sextant-base"
-# The target of every wheel: CPython 3.11 on glibc x86_64 (bookworm has glibc 2.36).
-PYTHON_VERSION = "3.11"
-GLIBC_MINOR = 36
-# Fixed timestamps make the project wheel, and so its layer, the same for the same sources.
-SOURCE_DATE_EPOCH = "315532800"
-
-# Folders and files that make the project wheel.
-_PROJECT_SOURCES = ("pyproject.toml", "README.md", "sextant", "operator", "runtime")
-_SKIP_PARTS = {"__pycache__", ".mypy_cache", ".ruff_cache", ".pytest_cache"}
-
-
-@dataclass(frozen=True)
-class ImageSpec:
-    """One image: its folder under images/, the reference it is tagged with."""
-
-    name: str
-    reference: str
-    python: bool = True
-
-    def folder(self, images_dir: Path) -> Path:
-        return images_dir / self.name
-
-
-@dataclass(frozen=True)
-class BuiltImage:
-    """A built image: its reference and the OCI archive (`podman save --format oci-archive`)."""
-
-    name: str
-    reference: str
-    archive: Path
-    fingerprint: str
-    cached: bool
-    seconds: float
-
-    @property
-    def size_bytes(self) -> int:
-        return self.archive.stat().st_size
-
-
-def image_version() -> str:
-    """The tag of the project images: the package version (the chart's appVersion)."""
-    if "unknown" not in __version__:
-        return __version__
-    match = re.search(
-        r'^version = "([^"]+)"', (repo_root() / "pyproject.toml").read_text(), re.MULTILINE
-    )
-    return match.group(1) if match else "0.0.0"
-
-
-def image_specs(*, torch: bool = False) -> list[ImageSpec]:
-    """The images `ensure_images` builds, in build order."""
-    version = image_version()
-    specs = [
-        ImageSpec(PAUSE, PAUSE_IMAGE, python=False),
-        ImageSpec(OPERATOR, f"{REGISTRY}/{OPERATOR}:{version}"),
-        ImageSpec(RUNTIME, f"{REGISTRY}/{RUNTIME}:{version}"),
-    ]
-    if torch:
-        specs.append(ImageSpec(RUNTIME_TORCH, f"{REGISTRY}/{RUNTIME_TORCH}:{version}"))
-    return specs
-
-
-def repo_root() -> Path:
-    return Path(__file__).resolve().parents[2]
-
-
-def images_dir() -> Path:
-    path = repo_root() / "images"
-    if not (path / RUNTIME / "Containerfile").is_file():
-        raise ServiceError(
-            f"{path} is missing: `sextant images` builds from a Sextant source checkout"
-        )
-    return path
-
-
-def cache_dir() -> Path:
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "sextant" / "images"
-
-
-# --- fingerprints --------------------------------------------------------------------
-
-
-def _digest(parts: Iterable[tuple[str, bytes]]) -> str:
-    sha = hashlib.sha256()
-    for name, data in parts:
-        sha.update(f"{name}\0{len(data)}\0".encode())
-        sha.update(data)
-    return sha.hexdigest()
-
-
-def tree_files(root: Path, entries: Sequence[str]) -> list[Path]:
-    """The files under `entries` of `root`, sorted, without caches and bytecode."""
-    files: list[Path] = []
-    for entry in entries:
-        path = root / entry
-        if path.is_file():
-            files.append(path)
-        elif path.is_dir():
-            files.extend(
-                p
-                for p in path.rglob("*")
-                if p.is_file()
-                and not _SKIP_PARTS.intersection(p.relative_to(root).parts)
-                and p.suffix not in (".pyc", ".pyo")
-                and ".egg-info" not in str(p.relative_to(root))
-            )
-    return sorted(files)
-
-
-def files_fingerprint(root: Path, files: Iterable[Path], *extra: str) -> str:
-    """A hash of the files' paths relative to `root`, their contents, and `extra` strings."""
-    parts = [(str(f.relative_to(root)), f.read_bytes()) for f in files]
-    parts.extend((f"extra{i}", value.encode()) for i, value in enumerate(extra))
-    return _digest(parts)
-
-
-def project_fingerprint(root: Path | None = None) -> str:
-    root = root or repo_root()
-    return files_fingerprint(root, tree_files(root, _PROJECT_SOURCES), SOURCE_DATE_EPOCH)
-
-
-def lock_requirements(lock: Path) -> dict[str, tuple[str, frozenset[str]]]:
-    """name -> (version, sha256 hashes) of a `--generate-hashes` lock file."""
-    text = lock.read_text().replace("\\\n", " ")
-    pins: dict[str, tuple[str, frozenset[str]]] = {}
-    for raw in text.splitlines():
-        line = raw.split("#", 1)[0].strip()
-        if not line:
-            continue
-        match = re.match(r"([A-Za-z0-9._-]+)==(\S+?)(?:\s*;[^-]*)?\s+(--hash=.*)$", line)
-        if match is None:
-            raise ServiceError(f"{lock}: not a pinned, hashed requirement: {line[:80]}")
-        name = re.sub(r"[-_.]+", "-", match.group(1)).lower()
-        hashes = frozenset(re.findall(r"--hash=sha256:([0-9a-f]{64})", match.group(3)))
-        pins[name] = (match.group(2), hashes)
-    return pins
-
-
-# --- podman ----------------------------------------------------------------------------
-
-
-class Podman:
-    """podman with the project's own containers.conf and storage under the cache folder."""
-
-    def __init__(self, root: Path) -> None:
-        self.root = root
-        self.exe = shutil.which("podman")
-        if self.exe is None:
-            raise ServiceError(
-                "podman is not installed: building images needs the Debian packages "
-                "podman buildah runc mmdebstrap"
-            )
-
-    @property
-    def state(self) -> Path:
-        """Run-time state (locks, container state): on a tmpfs, so a reboot clears it."""
-        if os.geteuid() == 0 and os.access("/run", os.W_OK):
-            return Path("/run/sextant-images")
-        runtime_dir = os.environ.get("XDG_RUNTIME_DIR")
-        if runtime_dir:
-            return Path(runtime_dir) / "sextant-images"
-        return Path(tempfile.gettempdir()) / f"sextant-images-{os.geteuid()}"
-
-    @property
-    def env(self) -> dict[str, str]:
-        self._write_config()
-        return {
-            **os.environ,
-            "CONTAINERS_CONF": str(self.root / "containers.conf"),
-            "CONTAINERS_STORAGE_CONF": str(self.root / "storage.conf"),
-        }
-
-    def _write_config(self) -> None:
-        # Without CAP_SYS_RESOURCE podman cannot raise limits past this process's own, and
-        # runc fails above some nproc; ask for at most what is already granted. runc, since
-        # crun fails on hybrid cgroup hierarchies.
-        nofile = min(resource.getrlimit(resource.RLIMIT_NOFILE)[1], 1 << 20)
-        nproc = min(resource.getrlimit(resource.RLIMIT_NPROC)[1], 32768)
-        runtime = "runc" if shutil.which("runc") else "crun"
-        storage = self.root / "storage"
-        conf = (
-            "[containers]\n"
-            f'default_ulimits = ["nofile={nofile}:{nofile}", "nproc={nproc}:{nproc}"]\n'
-            "[engine]\n"
-            f'runtime = "{runtime}"\n'
-            'cgroup_manager = "cgroupfs"\n'
-            'events_logger = "file"\n'
-            f'tmp_dir = "{self.state / "tmp"}"\n'
-        )
-        storage_conf = (
-            "[storage]\n"
-            'driver = "overlay"\n'
-            f'runroot = "{self.state / "run"}"\n'
-            f'graphroot = "{storage}"\n'
-        )
-        self.root.mkdir(parents=True, exist_ok=True)
-        for name, text in (("containers.conf", conf), ("storage.conf", storage_conf)):
-            path = self.root / name
-            if not path.exists() or path.read_text() != text:
-                path.write_text(text)
-
-    def run(
-        self, *args: str, check: bool = True, capture: bool = True
-    ) -> subprocess.CompletedProcess[str]:
-        assert self.exe is not None
-        result = subprocess.run(
-            [self.exe, *args], env=self.env, capture_output=capture, text=True, check=False
-        )
-        if check and result.returncode != 0:
-            tail = "\n".join((result.stderr or result.stdout or "").splitlines()[-30:])
-            raise ServiceError(f"podman {' '.join(args[:2])} failed ({result.returncode}):\n{tail}")
-        return result
-
-    def image_exists(self, reference: str) -> bool:
-        return self.run("image", "exists", reference, check=False).returncode == 0
-
-
-# --- the builder -----------------------------------------------------------------------
 
 
 class ImageBuilder:
@@ -294,7 +67,7 @@ class ImageBuilder:
     # The base: mmdebstrap -> podman import.
 
     def base_fingerprint(self) -> str:
-        return _digest(
+        return content_digest(
             [
                 ("suite", DEBIAN_SUITE.encode()),
                 ("packages", " ".join(BASE_PACKAGES).encode()),
@@ -368,7 +141,7 @@ class ImageBuilder:
     def ensure_wheels(self, lock: Path) -> list[Path]:
         """The wheelhouse files that satisfy `lock`, downloaded with pip when missing."""
         pins = lock_requirements(lock)
-        stamp = self.wheelhouse / ".locks" / f"{_sha256(lock.read_bytes())}.json"
+        stamp = self.wheelhouse / ".locks" / f"{sha256_hex(lock.read_bytes())}.json"
         if stamp.is_file():
             files = [self.wheelhouse / name for name in json.loads(stamp.read_text())]
             if all(f.is_file() for f in files):
@@ -403,7 +176,7 @@ class ImageBuilder:
     def _match_wheels(self, pins: dict[str, tuple[str, frozenset[str]]], lock: Path) -> list[Path]:
         by_hash: dict[str, Path] = {}
         for wheel in self.wheelhouse.glob("*.whl"):
-            by_hash[_sha256(wheel.read_bytes())] = wheel
+            by_hash[sha256_hex(wheel.read_bytes())] = wheel
         files: list[Path] = []
         for name, (version, hashes) in sorted(pins.items()):
             found = [by_hash[h] for h in hashes if h in by_hash]
@@ -425,7 +198,7 @@ class ImageBuilder:
         with tempfile.TemporaryDirectory(prefix="sextant-wheel-") as tmp:
             # A copy of exactly the hashed files: no build/ or egg-info in the checkout.
             source = Path(tmp) / "src"
-            for path in tree_files(self.repo, _PROJECT_SOURCES):
+            for path in tree_files(self.repo, PROJECT_SOURCES):
                 target = source / path.relative_to(self.repo)
                 target.parent.mkdir(parents=True, exist_ok=True)
                 shutil.copy2(path, target)
@@ -568,61 +341,6 @@ def ensure_images(
 
 
 # --- helpers ---------------------------------------------------------------------------
-
-
-def debian_mirrors(sources: Sequence[Path] | None = None) -> list[str]:
-    """One-line apt sources for bookworm's main component, from the host's apt sources.
-
-    Reads /etc/apt/sources.list and sources.list.d (one-line and deb822 formats) and keeps
-    the Debian suites of bookworm; falls back to deb.debian.org.
-    """
-    if sources is None:
-        apt = Path("/etc/apt")
-        sources = [apt / "sources.list", *sorted((apt / "sources.list.d").glob("*"))]
-    lines: list[str] = []
-    for path in sources:
-        if not path.is_file():
-            continue
-        text = path.read_text(errors="replace")
-        deb822 = path.suffix == ".sources"
-        entries = _deb822_entries(text) if deb822 else _one_line_entries(text)
-        for uri, suite in entries:
-            line = f"deb {uri} {suite} main"
-            if suite.split("-")[0] == DEBIAN_SUITE and line not in lines:
-                lines.append(line)
-    if not any(line.split()[2] == DEBIAN_SUITE for line in lines):
-        lines.insert(0, f"deb http://deb.debian.org/debian {DEBIAN_SUITE} main")
-    return lines
-
-
-def _one_line_entries(text: str) -> Iterator[tuple[str, str]]:
-    for raw in text.splitlines():
-        words = re.sub(r"\[[^]]*\]", "", raw.split("#", 1)[0]).split()
-        if len(words) >= 4 and words[0] == "deb" and "main" in words[3:]:
-            yield words[1], words[2]
-
-
-def _deb822_entries(text: str) -> Iterator[tuple[str, str]]:
-    for stanza in re.split(r"\n\s*\n", text):
-        fields: dict[str, str] = {}
-        for line in stanza.splitlines():
-            if line.startswith("#") or ":" not in line:
-                continue
-            key, value = line.split(":", 1)
-            fields[key.strip().lower()] = value.strip()
-        if "deb" not in fields.get("types", "").split():
-            continue
-        if fields.get("enabled", "yes").lower() == "no":
-            continue
-        if "main" not in fields.get("components", "").split():
-            continue
-        for uri in fields.get("uris", "").split():
-            for suite in fields.get("suites", "").split():
-                yield uri, suite
-
-
-def _sha256(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
 
 
 def _link_or_copy(source: Path, target: Path) -> None:
