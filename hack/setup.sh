@@ -10,6 +10,8 @@ APT_PACKAGES=(
   containerd runc containernetworking-plugins iptables conntrack iproute2
   # Images without Docker: a Debian base rootfs and rootful podman/buildah builds.
   mmdebstrap podman buildah uidmap
+  # The drift report is checked in a real headless browser.
+  chromium
 )
 PYTHON=${PYTHON:-python3}
 

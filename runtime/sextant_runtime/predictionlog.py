@@ -217,7 +217,7 @@ def _encode(tensors: Any) -> bytes:
 
 def read_window(redis_url: str, key: str, rows: int) -> Any:
     """The last `rows` rows of the log (newest entries first, whole entries) as a table."""
-    import pyarrow as pa  # type: ignore[import-untyped]  # noqa: PLC0415 - the drift job only
+    import pyarrow as pa  # noqa: PLC0415 - the drift job only
 
     client: Any = redis.Redis.from_url(redis_url)
     try:

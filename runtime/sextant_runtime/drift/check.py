@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
-import pyarrow as pa  # type: ignore[import-untyped]
+import pyarrow as pa
 
 from sextant_runtime.drift.auto import auto_test
 from sextant_runtime.drift.quality import counted_quality, pair_quality

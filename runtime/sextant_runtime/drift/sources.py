@@ -9,9 +9,9 @@ from typing import Literal
 from urllib.parse import unquote, urlparse
 
 import httpx
-import pyarrow as pa  # type: ignore[import-untyped]
-import pyarrow.csv as pacsv  # type: ignore[import-untyped]
-import pyarrow.parquet as pq  # type: ignore[import-untyped]
+import pyarrow as pa
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
 
 Format = Literal["parquet", "csv"]
 HTTP_TIMEOUT_S = 60.0
