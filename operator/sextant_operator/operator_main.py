@@ -8,7 +8,7 @@ from typing import Any
 
 import kopf
 
-from sextant_operator import handlers
+from sextant_operator import handlers, pending
 from sextant_operator.kube import Kube, load_api_client
 from sextant_operator.reconcile import ModelDeploymentReconciler
 from sextant_operator.settings import OperatorSettings
@@ -38,6 +38,7 @@ def run_operator(
     registry = kopf.OperatorRegistry()
     reconciler = ModelDeploymentReconciler(Kube(load_api_client()), settings)
     handlers.register(registry, reconciler, settings.resync_seconds)
+    pending.register(registry)
 
     @kopf.on.login(registry=registry)
     def login(**kwargs: Any) -> kopf.ConnectionInfo | None:
