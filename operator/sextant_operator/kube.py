@@ -87,6 +87,19 @@ class Kube:
         items = resource.get(namespace=namespace, label_selector=selector).to_dict()["items"]
         return [item for item in items if _controller_uid(item) == owner_uid]
 
+    def json_patch(
+        self, api_version: str, kind: str, namespace: str, name: str, ops: list[dict[str, Any]]
+    ) -> None:
+        """A JSON patch (RFC 6902) under Sextant's field manager: exactly these paths change."""
+        resource = self.dynamic.resources.get(api_version=api_version, kind=kind)
+        resource.patch(
+            body=ops,
+            name=name,
+            namespace=namespace,
+            content_type="application/json-patch+json",
+            field_manager=labels.FIELD_MANAGER,
+        )
+
     def delete(self, obj: dict[str, Any]) -> None:
         resource = self.dynamic.resources.get(api_version=obj["apiVersion"], kind=obj["kind"])
         meta = obj["metadata"]

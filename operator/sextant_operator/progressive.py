@@ -14,12 +14,14 @@ from datetime import UTC, datetime
 from typing import Any
 
 from kubernetes.client.exceptions import ApiException
+from kubernetes.dynamic.exceptions import ResourceNotFoundError
 
 from sextant.registry import RegistryError
 from sextant_operator import labels
 from sextant_operator.analysis import analyse
 from sextant_operator.api.modeldeployment import (
     ModelDeployment,
+    ModelDeploymentSpec,
     ModelDeploymentStatus,
     ResolvedModel,
 )
@@ -28,14 +30,26 @@ from sextant_operator.render.autoscaling import render_hpa, render_pdb
 from sextant_operator.render.children import CHILD_KINDS, desired_replicas
 from sextant_operator.render.context import ModelArtifact, RenderContext
 from sextant_operator.render.service import render_service_monitor, service_url
-from sextant_operator.render.versions import render_services, render_version_deployment
-from sextant_operator.rollout import Decision, Observations, Tokens, VersionState, decide
+from sextant_operator.render.versions import (
+    render_route_services,
+    render_services,
+    render_version_deployment,
+)
+from sextant_operator.rollout import (
+    Decision,
+    Observations,
+    Tokens,
+    VersionState,
+    decide,
+    gatewayapi,
+)
 from sextant_operator.rollout.status import progressive_status
 from sextant_operator.settings import OperatorSettings
 
 log = logging.getLogger(__name__)
 VERSION = labels.VERSION_ANNOTATION
 CONFLICT_RETRY_SECONDS = 0.5
+HTTP_ROUTE_API = "gateway.networking.k8s.io/v1"
 
 _TOKENS = {
     "promote": labels.PROMOTE_ANNOTATION,
@@ -49,6 +63,25 @@ class Observed:
     versions: dict[str, VersionState]
     tracks: dict[str, str]  # version -> the track its Deployment was born with
     deployments: dict[str, dict[str, Any]]  # version -> its Deployment
+
+
+def _http_route(spec: ModelDeploymentSpec) -> str | None:
+    canary = spec.rollout.canary
+    if spec.rollout.strategy != "Canary" or canary is None:
+        return None
+    routing = canary.traffic_routing
+    return routing.gateway_api.http_route if routing.gateway_api is not None else None
+
+
+def _route_weight(md: ModelDeployment, route: dict[str, Any] | None) -> int | None:
+    assert md.metadata.name is not None
+    return gatewayapi.route_weight(route, *gatewayapi.service_names(md.metadata.name))
+
+
+def _taken_off(md: ModelDeployment, route: dict[str, Any] | None, weight: int | None) -> bool:
+    """Whether the canary's weight on the route goes down."""
+    current = _route_weight(md, route)
+    return weight is not None and current is not None and weight < current
 
 
 def tokens(annotations: dict[str, str]) -> Tokens:
@@ -101,6 +134,7 @@ class ProgressiveReconciler:
     ) -> tuple[ModelDeploymentStatus, Decision]:
         now = now or datetime.now(UTC)
         observed = observe(self.kube, md)
+        route = self._route(md)
         # Measures only at a gate, once an interval has passed since the time in status.
         judged = analyse(
             md, target.version if target else None, observed.tracks, self.settings, now
@@ -112,9 +146,10 @@ class ProgressiveReconciler:
             tokens=tokens(md.metadata.annotations),
             analysis=judged.verdict,
             analysis_message=judged.message,
+            route_weight=_route_weight(md, route),
         )
         decision = judged.into(md.spec, decide(md.spec, judged.status, seen, now))
-        url = self._apply(md, decision, observed)
+        url = self._apply(md, decision, observed, route)
         status = progressive_status(md, decision, seen, error=error, url=url, now=now)
         status.model = model or status.model
         try:
@@ -128,7 +163,13 @@ class ProgressiveReconciler:
         self._remove_tokens(md, decision.consumed)
         return status, decision
 
-    def _apply(self, md: ModelDeployment, decision: Decision, observed: Observed) -> str | None:
+    def _apply(
+        self,
+        md: ModelDeployment,
+        decision: Decision,
+        observed: Observed,
+        route: dict[str, Any] | None = None,
+    ) -> str | None:
         keep: set[tuple[str, str]] = set()
         ctx: RenderContext | None = None
         for wanted in decision.versions:
@@ -144,9 +185,18 @@ class ProgressiveReconciler:
             keep.add(("Deployment", child["metadata"]["name"]))
         if ctx is None:
             return None
+        # In flight, weight taken off the canary goes to the stable Service, which keeps its
+        # version: off first, before the canary Service may move to a version not ready yet
+        # (a new target). Otherwise the Services first: a weight only ever moves to a
+        # Service already on its version (at the end both select the version that serves).
+        off_first = decision.canary is not None and _taken_off(md, route, decision.route_weight)
+        if off_first:
+            self._set_route_weight(md, route, decision.route_weight)
         for child in self._shared_children(ctx, decision):
             self.kube.apply(child)
             keep.add((child["kind"], child["metadata"]["name"]))
+        if not off_first:
+            self._set_route_weight(md, route, decision.route_weight)
         settled = all(
             observed.versions.get(w.artifact.version, VersionState(0, 0, 0)).ready >= w.replicas
             for w in decision.versions
@@ -158,6 +208,10 @@ class ProgressiveReconciler:
     def _shared_children(self, ctx: RenderContext, decision: Decision) -> list[dict[str, Any]]:
         spec = ctx.md.spec
         children = render_services(ctx, decision.active, decision.preview)
+        if _http_route(spec) is not None and decision.stable is not None:
+            stable = decision.stable.version or ""
+            canary = decision.canary.version if decision.canary else None
+            children.extend(render_route_services(ctx, stable, canary or stable))
         if spec.autoscaling is not None:
             children.append(render_hpa(ctx, spec.autoscaling))
         max_replicas = spec.autoscaling.max_replicas if spec.autoscaling else spec.replicas
@@ -185,6 +239,34 @@ class ProgressiveReconciler:
                 log.info("%s/%s: deleting %s %s", ctx.namespace, ctx.name, kind,
                          obj["metadata"]["name"])  # fmt: skip
                 self.kube.delete({**obj, "apiVersion": api_version, "kind": kind})
+
+    def _route(self, md: ModelDeployment) -> dict[str, Any] | None:
+        """The user's HTTPRoute, with GatewayAPI routing."""
+        name = _http_route(md.spec)
+        if name is None:
+            return None
+        assert md.metadata.namespace is not None
+        try:
+            return self.kube.get(HTTP_ROUTE_API, "HTTPRoute", md.metadata.namespace, name)
+        except ResourceNotFoundError:
+            return None  # no Gateway API in this cluster: the rollout holds and says why
+
+    def _set_route_weight(
+        self, md: ModelDeployment, route: dict[str, Any] | None, weight: int | None
+    ) -> None:
+        """Only the two backendRef weights change; every other field of the route is the
+        user's (GitOps tools fight anything else a controller touches)."""
+        if route is None or weight is None:
+            return
+        assert md.metadata.name is not None
+        stable, canary = gatewayapi.service_names(md.metadata.name)
+        ops = gatewayapi.weight_patch(route, stable, canary, weight)
+        if not ops:
+            return
+        meta = route["metadata"]
+        log.info("%s/%s: HTTPRoute %s canary weight %d%%", meta["namespace"], md.metadata.name,
+                 meta["name"], weight)  # fmt: skip
+        self.kube.json_patch(HTTP_ROUTE_API, "HTTPRoute", meta["namespace"], meta["name"], ops)
 
     def _with_tracking_uri(self, md: ModelDeployment, artifact: ModelArtifact) -> ModelArtifact:
         """Artifacts read back from status lack the tracking URI their pods need."""

@@ -309,7 +309,9 @@ class GatewayApiRouting(ApiModel):
 
     http_route: ObjectName = Field(
         description="Name of the HTTPRoute in this namespace whose backend weights the "
-        "operator sets."
+        "operator sets: its rules send traffic to backendRefs NAME-stable and NAME-canary "
+        "(Services the operator makes for this ModelDeployment NAME), and only the weights "
+        "of those two backendRefs ever change."
     )
 
 

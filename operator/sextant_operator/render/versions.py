@@ -15,6 +15,7 @@ from sextant_operator import labels
 from sextant_operator.render.context import RenderContext
 from sextant_operator.render.deployment import render_deployment
 from sextant_operator.render.service import render_service
+from sextant_operator.rollout.gatewayapi import service_names
 
 PREVIEW_SUFFIX = "-preview"
 
@@ -50,3 +51,16 @@ def render_services(
     extra["metadata"]["name"] = f"{ctx.name}{PREVIEW_SUFFIX}"
     extra["spec"]["selector"] = labels.version_selector(ctx.name, preview)
     return [main, extra]
+
+
+def render_route_services(ctx: RenderContext, stable: str, canary: str) -> list[dict[str, Any]]:
+    """GatewayAPI routing: NAME-stable and NAME-canary, the backends the user's HTTPRoute
+    names; out of a rollout both select the stable version."""
+    main = render_service(ctx)
+    services = []
+    for name, version in zip(service_names(ctx.name), (stable, canary), strict=True):
+        service = copy.deepcopy(main)
+        service["metadata"]["name"] = name
+        service["spec"]["selector"] = labels.version_selector(ctx.name, version)
+        services.append(service)
+    return services

@@ -1,4 +1,4 @@
-"""Canary: setWeight / pause / analysis steps over Replicas routing.
+"""Canary: setWeight / pause / analysis steps over Replicas or GatewayAPI routing.
 
 The weight of a step is the last setWeight at or before it; after the last step (or
 promote --full) the goal is 100%, and the canary becomes the stable once it holds every
@@ -13,6 +13,7 @@ from datetime import timedelta
 
 from sextant_operator.api.modeldeployment import CanaryStep, RolloutStatus
 from sextant_operator.rollout.duration import seconds
+from sextant_operator.rollout.gatewayapi import canary_replicas, routable_weight
 from sextant_operator.rollout.progress import (
     Progress,
     Result,
@@ -21,24 +22,37 @@ from sextant_operator.rollout.progress import (
     deadline_event,
     waiting,
 )
-from sextant_operator.rollout.replicas import observed_weight, split
+from sextant_operator.rollout.replicas import Split, observed_weight, split
 from sextant_operator.rollout.types import Event, Tokens
 
-# Accepted by the API, not built yet: a rollout that asks for it holds instead of
-# silently splitting traffic by replicas.
-GATEWAY_API_PENDING = (
-    "trafficRouting type GatewayAPI is not implemented yet: the rollout holds with every "
-    "replica and all traffic on stable. Use trafficRouting type Replicas, or `sextant abort`"
-)
+ROUTE_CHECK_SECONDS = 1.0  # a weight was just set on the HTTPRoute: look again this soon
+
+
+def _gateway(p: Progress) -> str | None:
+    """The HTTPRoute's name with GatewayAPI routing, else None."""
+    canary = p.spec.rollout.canary
+    if canary is None or canary.traffic_routing.type != "GatewayAPI":
+        return None
+    assert canary.traffic_routing.gateway_api is not None
+    return canary.traffic_routing.gateway_api.http_route
+
+
+def _counts(p: Progress, weight: int) -> Split:
+    if _gateway(p) is None:
+        return split(weight, p.replicas, p.new, p.stable)
+    # The stable keeps every replica; the weight counts only once it is on the route.
+    pods = canary_replicas(weight, p.replicas)
+    reached = p.new.ready >= pods and p.route_weight == weight
+    return Split(pods, p.replicas, p.replicas, reached)
 
 
 def advance(p: Progress) -> Result:
     canary = p.spec.rollout.canary
     steps: list[CanaryStep] = canary.steps if canary else []
     rollout = p.rollout
-    if canary is not None and canary.traffic_routing.type == "GatewayAPI":
-        held = rollout.model_copy(update={"state": "Paused", "message": GATEWAY_API_PENDING})
-        return replace(Result(held), stable_replicas=p.replicas, new_replicas=0, step=p.step)
+    route = _gateway(p)
+    if route is not None and p.route_weight is None:
+        return _no_route(p, route)
     step = min(p.step, len(steps))
     consumed = Tokens(promote=p.tokens.promote, full=p.tokens.promote and p.tokens.full)
     events: list[Event] = []
@@ -55,13 +69,9 @@ def advance(p: Progress) -> Result:
     for _ in range(len(steps) + 1):
         final = step >= len(steps) or bool(rollout.full_promotion)
         weight = 100 if final else _weight_at(steps, step)
-        counts = split(weight, p.replicas, p.new, p.stable)
+        counts = _counts(p, weight)
         if not counts.reached:
-            what = (
-                f"step {step}: {weight}% needs {counts.canary} ready pods of {p.new_version} "
-                f"(has {p.new.ready}) and {counts.stable_goal} of stable (has {p.stable.total})"
-            )
-            rollout, requeue = waiting(p, rollout, what)
+            rollout, requeue = waiting(p, rollout, _short_of(p, step, weight, counts))
             if rollout.state == "Aborted":
                 events.append(deadline_event(rollout))
                 return Result(rollout, aborted=True, events=tuple(events), consumed=consumed)
@@ -93,17 +103,48 @@ def advance(p: Progress) -> Result:
 
     final = step >= len(steps) or bool(rollout.full_promotion)
     weight = 100 if final else _weight_at(steps, step)
-    counts = split(weight, p.replicas, p.new, p.stable)
+    counts = _counts(p, weight)
+    routed, requeue = _routed(p, weight, requeue)
     return replace(
         Result(rollout),
         stable_replicas=counts.stable,
         new_replicas=counts.canary,
-        weight=observed_weight(p.new, p.stable),
+        weight=routed,
         step=step,
         requeue_after=requeue,
         events=tuple(events),
         consumed=consumed,
     )
+
+
+def _short_of(p: Progress, step: int, weight: int, counts: Split) -> str:
+    what = (
+        f"step {step}: {weight}% needs {counts.canary} ready pods of {p.new_version} "
+        f"(has {p.new.ready}) and {counts.stable_goal} of stable (has {p.stable.total})"
+    )
+    route = _gateway(p)
+    return what if route is None else f"{what}; HTTPRoute {route} at {p.route_weight}%"
+
+
+def _no_route(p: Progress, route: str) -> Result:
+    message = (
+        f"HTTPRoute {route}: no rule has both backendRefs NAME-stable and NAME-canary "
+        "(the Services of this ModelDeployment NAME), so no weight can be set; every "
+        "replica stays on stable. Fix the route, or `sextant abort`"
+    )
+    held = p.rollout.model_copy(update={"state": "Paused", "message": message})
+    return replace(Result(held), stable_replicas=p.replicas, new_replicas=0, step=p.step)
+
+
+def _routed(p: Progress, weight: int, requeue: float | None) -> tuple[int, float | None]:
+    """The canary's weight: its share of ready pods (Replicas), or what goes on the route."""
+    if _gateway(p) is None:
+        return observed_weight(p.new, p.stable), requeue
+    # Only ever to ready canary capacity: while the pods are short, the weight holds.
+    routed = routable_weight(weight, p.replicas, p.new, p.route_weight or 0)
+    if routed != p.route_weight:
+        requeue = min(requeue or ROUTE_CHECK_SECONDS, ROUTE_CHECK_SECONDS)
+    return routed, requeue
 
 
 def _promote(

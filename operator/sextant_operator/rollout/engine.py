@@ -39,6 +39,7 @@ class _Frame:
 
     seen: Observations
     blue_green: bool
+    gateway: bool = False  # Canary with GatewayAPI routing: weights on the user's HTTPRoute
     events: list[Event] = field(default_factory=list)
     consumed: Tokens = field(default_factory=Tokens)
 
@@ -64,7 +65,7 @@ def decide(
     stable = _artifact(previous.stable)
     current = _artifact(previous.canary)
     target = seen.target or current or stable
-    f = _Frame(seen, spec.rollout.strategy == "BlueGreen")
+    f = _Frame(seen, spec.rollout.strategy == "BlueGreen", _gateway(spec))
 
     if target is None or stable is None:
         # The first version has nothing to be compared with: it is the stable at once.
@@ -108,6 +109,7 @@ def decide(
         analysis=seen.analysis,
         now=now,
         analysis_message=seen.analysis_message,
+        route_weight=seen.route_weight,
     )
     result = bluegreen.advance(progress) if f.blue_green else canary.advance(progress)
     f.consumed = _merge(f.consumed, result.consumed)
@@ -153,7 +155,8 @@ def _in_flight(f: _Frame, stable: ModelArtifact, target: ModelArtifact, result: 
     active = target.version if result.switched else stable.version
     return Decision(
         versions=tuple(versions),
-        active=active if f.blue_green else None,
+        # GatewayAPI: the route splits traffic; the main Service stays on the stable alone.
+        active=active if f.blue_green or f.gateway else None,
         preview=target.version if f.blue_green else None,
         stable=_track(stable, result.stable_replicas, f.seen),
         canary=CanaryStatus(
@@ -166,6 +169,7 @@ def _in_flight(f: _Frame, stable: ModelArtifact, target: ModelArtifact, result: 
         ),
         rollout=result.rollout,
         requeue_after=result.requeue_after,
+        route_weight=result.weight if f.gateway else None,
     )
 
 
@@ -174,7 +178,7 @@ def _steady(f: _Frame, version: ModelArtifact, rollout: RolloutStatus) -> Decisi
     draining = _draining(f.seen, {version.version, rollout.aborted_version}, version, f.n)
     return Decision(
         versions=(DesiredVersion(version, f.n, "stable"), *draining),
-        active=version.version if f.blue_green else None,
+        active=version.version if f.blue_green or f.gateway else None,
         preview=version.version if f.blue_green else None,
         stable=_track(version, f.n, f.seen),
         canary=None,
@@ -186,6 +190,18 @@ def _steady(f: _Frame, version: ModelArtifact, rollout: RolloutStatus) -> Decisi
                 "full_promotion": None,
             }
         ),
+        # Both Services select this version by now, so taking the weight back moves no
+        # request to another version.
+        route_weight=0 if f.gateway else None,
+    )
+
+
+def _gateway(spec: ModelDeploymentSpec) -> bool:
+    canary = spec.rollout.canary
+    return (
+        spec.rollout.strategy == "Canary"
+        and canary is not None
+        and canary.traffic_routing.type == "GatewayAPI"
     )
 
 

@@ -29,6 +29,7 @@ class Progress:
     analysis: AnalysisVerdict | None
     now: datetime
     analysis_message: str | None = None
+    route_weight: int | None = None  # GatewayAPI: the canary weight on the HTTPRoute now
 
     @property
     def deadline(self) -> timedelta:

@@ -46,6 +46,9 @@ class Observations:
     # None while no judge runs analysis: an analysis step then holds the rollout, never passes.
     analysis: AnalysisVerdict | None = None
     analysis_message: str | None = None  # the judge's reason, shown in the rollout message
+    # GatewayAPI routing: the canary's percentage on the HTTPRoute; None: no route holds both
+    # backends (missing, or not set up yet).
+    route_weight: int | None = None
 
 
 @dataclass(frozen=True)
@@ -73,6 +76,8 @@ class Decision:
     events: tuple[Event, ...] = ()
     requeue_after: float | None = None  # seconds until a timer in status expires
     consumed: Tokens = field(default_factory=Tokens)  # tokens acted on, to remove
+    # GatewayAPI routing: the canary weight to set on the HTTPRoute; None: leave it alone.
+    route_weight: int | None = None
 
     def replicas_of(self, version: str) -> int | None:
         found = [v.replicas for v in self.versions if v.artifact.version == version]

@@ -25,9 +25,29 @@ def op_namespace(kube: KubeAccess, request: pytest.FixtureRequest) -> Iterator[s
 ROLLOUT_NAMESPACES = "ro-*"
 
 
+GATEWAY_API_CRD = (
+    Path(__file__).resolve().parents[2] / "fixtures" / "gateway-api" / "httproutes.yaml"
+)
+
+
+@pytest.fixture(scope="session")
+def gateway_api_crds(kube: KubeAccess) -> KubeAccess:
+    """The cluster with the Gateway API HTTPRoute CRD (too large for client-side apply)."""
+    kube.kubectl("apply", "--server-side", "--force-conflicts", "-f", str(GATEWAY_API_CRD))
+    kube.kubectl(
+        "wait",
+        "--for=condition=Established",
+        "--timeout=60s",
+        "crd/httproutes.gateway.networking.k8s.io",
+    )
+    return kube
+
+
 @pytest.fixture(scope="session")
 def rollout_operator(
-    operator_kubeconfig: Path, tmp_path_factory: pytest.TempPathFactory
+    operator_kubeconfig: Path,
+    gateway_api_crds: KubeAccess,
+    tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[LocalOperator]:
     operator = LocalOperator(
         operator_kubeconfig,

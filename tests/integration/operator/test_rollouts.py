@@ -6,6 +6,8 @@ operator's own rollout timers, never by a periodic resync healing something.
 
 from __future__ import annotations
 
+import copy
+import json
 import time
 from typing import Any
 
@@ -140,4 +142,120 @@ def test_blue_green_switches_the_active_service_on_promote(
         lambda: deployments(kube, ro_namespace, "ranker") == {new: 2},
         timeout=60,
         what="the old version scaled down after the delay",
+    )
+
+
+def route_weights(kube: KubeAccess, namespace: str, route: str) -> list[int]:
+    found = get(kube, namespace, "httproute", route) or {}
+    return [ref.get("weight", 1) for ref in found["spec"]["rules"][1]["backendRefs"]]
+
+
+def without_weights(route: dict[str, Any]) -> dict[str, Any]:
+    spec = copy.deepcopy(route["spec"])
+    for rule in spec["rules"]:
+        for ref in rule["backendRefs"]:
+            ref.pop("weight", None)
+    return {"labels": route["metadata"].get("labels"), "spec": spec}
+
+
+def users_route(namespace: str) -> dict[str, Any]:
+    """An HTTPRoute as a person writes it, with more in it than the two weights."""
+    return {
+        "apiVersion": "gateway.networking.k8s.io/v1",
+        "kind": "HTTPRoute",
+        "metadata": {"name": "scorer-route", "namespace": namespace, "labels": {"team": "risk"}},
+        "spec": {
+            "parentRefs": [{"name": "public", "namespace": "gateways"}],
+            "hostnames": ["scorer.example.com"],
+            "rules": [
+                {
+                    "matches": [{"path": {"type": "PathPrefix", "value": "/health"}}],
+                    "backendRefs": [{"name": "status-page", "port": 80}],
+                },
+                {
+                    "matches": [{"path": {"type": "PathPrefix", "value": "/v2"}}],
+                    "backendRefs": [
+                        {"name": "scorer-stable", "port": 80, "weight": 100},
+                        {"name": "scorer-canary", "port": 80, "weight": 0},
+                    ],
+                    "timeouts": {"request": "10s"},
+                },
+            ],
+        },
+    }
+
+
+GATEWAY_CANARY = {
+    "strategy": "Canary",
+    "canary": {
+        "steps": [{"setWeight": 30}, {"pause": {}}],
+        "trafficRouting": {"type": "GatewayAPI", "gatewayAPI": {"httpRoute": "scorer-route"}},
+    },
+}
+
+
+def test_gateway_api_canary_changes_only_the_backend_weights_of_the_users_route(
+    kube: KubeAccess, ro_namespace: str, rollout_operator: LocalOperator
+) -> None:
+    route = users_route(ro_namespace)
+    kube.kubectl("apply", "-f", "-", input=json.dumps(route))
+    rollout = GATEWAY_CANARY
+    apply_md(kube, ro_namespace, "scorer", spec(MODEL_A, rollout, replicas=3))
+    old = wait_condition(kube, ro_namespace, "scorer")["status"]["stable"]["version"]
+    before = get(kube, ro_namespace, "httproute", "scorer-route") or {}
+
+    def selects(service: str) -> str:
+        found = get(kube, ro_namespace, "service", service) or {}
+        return str(found["spec"]["selector"]["sextant.dev/model-version"])
+
+    apply_md(kube, ro_namespace, "scorer", spec(MODEL_B, rollout, replicas=3))
+    md = rollout_state(kube, ro_namespace, "scorer", "Paused")
+    new = md["status"]["canary"]["version"]
+
+    assert md["status"]["canary"]["weight"] == 30
+    assert deployments(kube, ro_namespace, "scorer") == {old: 3, new: 1}  # ceil(0.3 x 3)
+    assert route_weights(kube, ro_namespace, "scorer-route") == [70, 30]
+    after = get(kube, ro_namespace, "httproute", "scorer-route") or {}
+    assert without_weights(after) == without_weights(before)
+    assert [selects(s) for s in ("scorer", "scorer-stable", "scorer-canary")] == [old, old, new]
+    quiet()
+
+    annotate(kube, ro_namespace, "scorer", "promote")
+
+    md = rollout_state(kube, ro_namespace, "scorer", "Succeeded")
+    assert md["status"]["stable"]["version"] == new
+    wait_for(
+        lambda: route_weights(kube, ro_namespace, "scorer-route") == [100, 0],
+        timeout=30,
+        what="the weight back on the stable Service, now on the new version",
+    )
+    assert [selects(s) for s in ("scorer", "scorer-stable", "scorer-canary")] == [new] * 3
+    wait_for(
+        lambda: deployments(kube, ro_namespace, "scorer") == {new: 3},
+        timeout=60,
+        what="only the new version's Deployment",
+    )
+    final = get(kube, ro_namespace, "httproute", "scorer-route") or {}
+    assert without_weights(final) == without_weights(before)
+
+
+def test_gateway_api_abort_takes_the_weight_off_the_canary_at_once(
+    kube: KubeAccess, ro_namespace: str, rollout_operator: LocalOperator
+) -> None:
+    kube.kubectl("apply", "-f", "-", input=json.dumps(users_route(ro_namespace)))
+    apply_md(kube, ro_namespace, "scorer", spec(MODEL_A, GATEWAY_CANARY, replicas=3))
+    old = wait_condition(kube, ro_namespace, "scorer")["status"]["stable"]["version"]
+    apply_md(kube, ro_namespace, "scorer", spec(MODEL_B, GATEWAY_CANARY, replicas=3))
+    rollout_state(kube, ro_namespace, "scorer", "Paused")
+    assert route_weights(kube, ro_namespace, "scorer-route") == [70, 30]
+    quiet()
+
+    annotate(kube, ro_namespace, "scorer", "abort")
+
+    rollout_state(kube, ro_namespace, "scorer", "Aborted")
+    assert route_weights(kube, ro_namespace, "scorer-route") == [100, 0]
+    wait_for(
+        lambda: deployments(kube, ro_namespace, "scorer") == {old: 3},
+        timeout=60,
+        what="only the stable Deployment",
     )

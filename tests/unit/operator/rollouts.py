@@ -62,6 +62,9 @@ class Cluster:
     pods: dict[str, VersionState] = field(default_factory=dict)
     analysis: AnalysisVerdict | None = None
     last: Decision | None = None
+    # GatewayAPI: the canary weight on the HTTPRoute (None: no usable route); the operator
+    # sets what the decision asks for.
+    route: int | None = None
 
     def step(self, tokens: Tokens | None = None) -> Decision:
         seen = Observations(
@@ -70,8 +73,11 @@ class Cluster:
             versions=dict(self.pods),
             tokens=tokens or Tokens(),
             analysis=self.analysis,
+            route_weight=self.route,
         )
         decision = decide(self.spec, self.status, seen, self.now)
+        if decision.route_weight is not None and self.route is not None:
+            self.route = decision.route_weight
         self.status = ModelDeploymentStatus(
             stable=decision.stable, canary=decision.canary, rollout=decision.rollout
         )

@@ -1,7 +1,7 @@
 """Every canary transition, one reconcile at a time, with a fake clock (see rollouts.py)."""
 
 from sextant_operator.api.modeldeployment import ModelDeploymentSpec
-from sextant_operator.rollout import Tokens
+from sextant_operator.rollout import Tokens, VersionState
 from tests.unit.operator.rollouts import Cluster, canary_spec, running
 
 STEPS = (
@@ -336,25 +336,90 @@ def test_weight_never_exceeds_the_share_of_ready_canary_pods() -> None:
         cluster.ready_all()
 
 
-def test_gateway_api_routing_is_not_silently_replaced_by_replica_routing() -> None:
-    spec = ModelDeploymentSpec.model_validate(
+def gateway_spec(*steps: dict[str, object], replicas: int = 10) -> ModelDeploymentSpec:
+    return ModelDeploymentSpec.model_validate(
         {
             **SPEC.model_dump(by_alias=True, exclude_none=True),
+            "replicas": replicas,
             "rollout": {
                 "strategy": "Canary",
                 "canary": {
-                    "steps": list(STEPS),
+                    "steps": list(steps),
                     "trafficRouting": {"type": "GatewayAPI", "gatewayAPI": {"httpRoute": "r"}},
                 },
             },
         }
     )
-    cluster = moved_to_8(spec)
+
+
+def on_route(spec: ModelDeploymentSpec) -> Cluster:
+    cluster = running(spec)
+    cluster.route = 0
     cluster.settle()
-    # No canary pod takes traffic that no router sends it on purpose.
-    assert cluster.counts["7"] == 10
-    assert cluster.counts.get("8", 0) == 0
+    cluster.target = "8"
+    return cluster
+
+
+def test_gateway_weight_reaches_the_route_only_once_ceil_weight_pods_are_ready() -> None:
+    cluster = on_route(gateway_spec({"setWeight": 30}, {"pause": {}}, replicas=10))
+
+    decision = cluster.step()
+    assert cluster.counts == {"7": 10, "8": 3}  # ceil(0.3 x 10); the stable keeps all 10
+    assert (cluster.route, decision.route_weight, decision.active) == (0, 0, "7")
+    cluster.pods["8"] = VersionState(3, 3, 2)  # two of three ready: the weight holds
+    cluster.step()
+    assert cluster.route == 0
+    cluster.ready_all()
+    cluster.step()
+    assert cluster.route == 30
+    assert cluster.state != "Paused"  # the pause starts once the route carries the weight
+    cluster.step()
+    assert (cluster.state, cluster.step_index, cluster.counts) == ("Paused", 1, {"7": 10, "8": 3})
+
+
+def test_gateway_weight_follows_the_canarys_ready_capacity_down() -> None:
+    cluster = on_route(gateway_spec({"setWeight": 30}, {"pause": {}}, replicas=10))
+    cluster.settle()
+    assert cluster.route == 30
+    cluster.pods["8"] = VersionState(3, 3, 1)  # two canary pods fail their probes
+
+    cluster.step()
+
+    assert cluster.route == 10  # one ready pod of ten: never more than its share
+
+
+def test_gateway_route_without_both_backends_holds_on_stable() -> None:
+    cluster = running(gateway_spec(*STEPS))
+    cluster.target = "8"  # route stays None: no rule holds both Services
+    cluster.settle()
+    assert (cluster.counts["7"], cluster.counts.get("8", 0)) == (10, 0)
     assert cluster.state == "Paused"
     assert cluster.status is not None
     assert cluster.status.rollout is not None
-    assert "GatewayAPI is not implemented yet" in (cluster.status.rollout.message or "")
+    assert "HTTPRoute r" in (cluster.status.rollout.message or "")
+
+
+def test_gateway_promote_full_moves_every_request_then_takes_the_weight_back() -> None:
+    cluster = on_route(gateway_spec({"setWeight": 30}, {"pause": {}}, replicas=4))
+    cluster.settle()
+    cluster.step(Tokens(promote=True, full=True))
+    assert cluster.counts == {"7": 4, "8": 4}
+    assert cluster.route == 30  # 100% waits for the four canary pods
+    cluster.ready_all()
+    cluster.step()
+    assert cluster.route == 100
+    decision = cluster.step()
+    assert cluster.state == "Succeeded"
+    assert (cluster.stable_version(), decision.active, cluster.route) == ("8", "8", 0)
+    assert cluster.counts == {"8": 4}
+
+
+def test_gateway_abort_takes_the_weight_off_the_canary_at_once() -> None:
+    cluster = on_route(gateway_spec({"setWeight": 30}, {"pause": {}}, replicas=10))
+    cluster.settle()
+    assert cluster.route == 30
+
+    decision = cluster.step(Tokens(abort=True))
+
+    assert (cluster.state, cluster.route, decision.active) == ("Aborted", 0, "7")
+    assert cluster.counts == {"7": 10}
