@@ -12,10 +12,14 @@ from sextant_operator.render.context import RenderContext
 from sextant_operator.render.scheduling import gpu_limits, pod_scheduling
 
 # SIGTERM reaches the runtime only after preStop; by then the pod has left the Service's
-# endpoints, so no new request arrives while the runtime drains its queue.
+# endpoints. The runtime then keeps serving DRAIN_SECONDS more with `Connection: close`,
+# so keep-alive clients move to other pods, and finishes what is queued. Each pod of a
+# rollout pays preStop + drain, so both stay short; the rest of the grace period covers
+# the queued work.
 PRE_STOP_SLEEP_SECONDS = 5
-DRAIN_SECONDS = 30
-TERMINATION_GRACE_SECONDS = PRE_STOP_SLEEP_SECONDS + DRAIN_SECONDS + 10
+DRAIN_SECONDS = 10
+FINISH_SECONDS = 15
+TERMINATION_GRACE_SECONDS = PRE_STOP_SLEEP_SECONDS + DRAIN_SECONDS + FINISH_SECONDS
 
 # A runtime with no resources set still gets a scheduling request, so that the HPA's CPU
 # utilization has a denominator and the scheduler does not pack pods blindly.
