@@ -3,7 +3,7 @@
 FeatureView and DriftMonitor objects are accepted by the CRDs but not reconciled yet;
 each gets `Ready=False` with reason NotImplemented and a Warning Event, so `kubectl get`,
 Argo CD and Flux show that nothing happens instead of a silent success. ModelDeployment
-fields that have no effect yet are listed by `inert_fields`, for the same honesty there.
+fields that have no effect yet get a condition of their own (see inert.py).
 """
 
 from __future__ import annotations
@@ -14,10 +14,9 @@ from typing import Any
 import kopf
 
 from sextant_operator.api import GROUP, VERSION, Condition
-from sextant_operator.api.modeldeployment import ModelDeploymentSpec
 from sextant_operator.conditions import set_condition
+from sextant_operator.inert import NOT_IMPLEMENTED
 
-NOT_IMPLEMENTED = "NotImplemented"
 PENDING_KINDS = {"featureviews": "FeatureView", "driftmonitors": "DriftMonitor"}
 
 
@@ -48,16 +47,6 @@ def pending_kind_status(
             c.model_dump(by_alias=True, exclude_none=True, mode="json") for c in conditions
         ],
     }
-
-
-def inert_fields(spec: ModelDeploymentSpec) -> list[str]:
-    """ModelDeployment fields that are set but have no effect in this operator version."""
-    inert = []
-    if spec.prediction_log is not None:
-        inert.append("spec.predictionLog")
-    if spec.features is not None:
-        inert.append("spec.features")
-    return inert
 
 
 def register(registry: kopf.OperatorRegistry) -> None:

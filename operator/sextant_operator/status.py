@@ -19,6 +19,7 @@ from sextant_operator.api.modeldeployment import (
     TrackStatus,
 )
 from sextant_operator.conditions import set_condition
+from sextant_operator.inert import with_inert_fields
 from sextant_operator.render.context import ModelArtifact
 
 
@@ -124,6 +125,7 @@ def compute_status(
         now=now,
     )
 
+    conditions = with_inert_fields(conditions, md.spec, generation, now)
     version = seen.artifact.version if seen.artifact else None
     return ModelDeploymentStatus(
         observed_generation=generation,

@@ -15,6 +15,7 @@ from sextant.registry import RegistryError
 from sextant_operator import labels
 from sextant_operator.api.modeldeployment import ModelDeployment, ModelDeploymentStatus
 from sextant_operator.conditions import set_condition
+from sextant_operator.inert import with_inert_fields
 from sextant_operator.rollout.types import Decision, Observations
 
 ABORTED_CONDITION = "RolloutAborted"
@@ -116,6 +117,7 @@ def progressive_status(
             now=now,
         )
 
+    conditions = with_inert_fields(conditions, md.spec, generation, now)
     if error is not None:
         phase = "Degraded" if pods.ready > 0 else "Pending"
     elif state == "Paused":

@@ -136,3 +136,23 @@ def test_no_deployment_yet_is_progressing_not_complete() -> None:
     status = compute_status(MD, seen, T0)
     assert status.rollout is not None
     assert status.rollout.state == "Progressing"
+
+
+def test_fields_without_effect_are_named_in_a_condition_and_ready_stays_true() -> None:
+    md = model_deployment(
+        {
+            "model": {"registry": {"name": "fraud", "alias": "champion"}},
+            "predictionLog": {"sampleRate": 0.1, "maxLength": 1000},
+            "features": {"featureView": "user-features", "entityInput": "user_id"},
+        }
+    )
+    status = compute_status(md, observe(), T0)
+    by_type = {c.type: c for c in status.conditions}
+    assert by_type["Ready"].status == "True"
+    inert = by_type["NotImplemented"]
+    assert inert.status == "True"
+    assert "spec.predictionLog, spec.features" in inert.message
+    # Remove the fields and the condition goes with them.
+    again = md.model_copy(update={"status": status})
+    again.spec = MD.spec
+    assert "NotImplemented" not in {c.type for c in compute_status(again, observe(), T0).conditions}
