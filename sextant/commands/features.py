@@ -143,7 +143,7 @@ def historical(
     "--source",
     "source_uri",
     metavar="URI",
-    help="Read the rows from URI instead of the manifest's source.",
+    help="Read the rows from URI (or NAME=URI) instead of the manifest's source.",
 )
 @click.option(
     "--redis-url",
@@ -213,7 +213,9 @@ def materialize(
         raise click.UsageError(f"--shard {shard} must be below --shards {shards}")
     view = _one_view(_views(manifests, ()), name)
     if source_uri:
-        view = view.with_source(source_uri)
+        # NAME=URI as `features historical` takes it, or the URI alone.
+        prefix = f"{view.name}="
+        view = view.with_source(source_uri.removeprefix(prefix))
     url = redis_url or view.redis_url
     if not url:
         raise click.UsageError("no --redis-url and no spec.online.redisUrl in the manifest")

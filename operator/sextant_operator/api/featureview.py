@@ -113,7 +113,7 @@ class FeatureViewSpec(ApiModel):
     ttl: Duration | None = Field(
         default=None,
         description="How long a value stays valid, such as 24h. A lookup at time t sees the "
-        "latest value with timestamp <= t and > t - ttl. Omitted: values never expire.",
+        "latest value with timestamp <= t and >= t - ttl. Omitted: values never expire.",
     )
     online: Online = nested(Online, "The online store.")
     materialization: Materialization | None = Field(

@@ -90,7 +90,16 @@ class View:
         return tuple(c.name for c in self.features)
 
     def with_source(self, uri: str) -> View:
-        return replace(self, source_uri=uri)
+        """Rows from `uri` instead; its own name says its format when it can (a local
+        users.csv standing in for a parquet source)."""
+        # sources imports this module for Format: import it here, not at the top.
+        from sextant_runtime.features.sources import SourceError, guess_format  # noqa: PLC0415
+
+        try:
+            data_format: Format | None = guess_format(uri)
+        except SourceError:
+            data_format = self.source_format
+        return replace(self, source_uri=uri, source_format=data_format)
 
     @classmethod
     def from_resource(cls, resource: FeatureView) -> View:
