@@ -24,7 +24,7 @@ from sextant.devenv.cluster.realnode.config import API_ADDRESS
 from sextant.devenv.process import ManagedProcess, free_port
 from sextant.devenv.prometheus import LocalPrometheus
 from sextant_runtime.demo import EXAMPLE_MODEL, example_request
-from tests.e2e.workloads import apply, cpu_model_deployment
+from tests.e2e.workloads import apply, cpu_model_deployment, wait_ready
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 CHART = REPO_ROOT / "charts" / "sextant"
@@ -128,10 +128,7 @@ def served_model(
     real_kube.kubectl("create", "namespace", namespace)
     apply(real_kube, cpu_model_deployment(name, namespace, model_files.uri("iris-v1.onnx")))
     # Ready only once the runtime's readiness probe has really passed on its pods.
-    real_kube.kubectl(
-        "wait", f"modeldeployment/{name}", "-n", namespace,
-        "--for=condition=Ready", "--timeout=300s", timeout=320,
-    )  # fmt: skip
+    wait_ready(real_kube, name, namespace)
     return name, namespace
 
 

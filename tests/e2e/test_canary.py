@@ -17,6 +17,7 @@ from tests.e2e.workloads import (
     cpu_model_deployment,
     service_url,
     serving_versions,
+    wait_ready,
 )
 
 NAMESPACE = "e2e-canary"
@@ -59,10 +60,7 @@ def test_canary_promoted_then_aborted_under_load_loses_no_request(
         "canary": {"steps": [{"setWeight": 50}, {"pause": {}}]},
     }
     apply(real_kube, manifest)
-    real_kube.kubectl(
-        "wait", f"modeldeployment/{NAME}", "-n", NAMESPACE,
-        "--for=condition=Ready", "--timeout=300s", timeout=320,
-    )  # fmt: skip
+    wait_ready(real_kube, NAME, NAMESPACE)
     v1 = _status(real_kube)["stable"]["version"]
     url = service_url(real_kube, NAME, NAMESPACE)
 
@@ -88,10 +86,7 @@ def test_canary_promoted_then_aborted_under_load_loses_no_request(
         while _serving_versions(real_kube) != {v2} and time.monotonic() < deadline:
             time.sleep(1)
         # Stable scales back to every replica: Ready again, the abort told apart.
-        real_kube.kubectl(
-            "wait", f"modeldeployment/{NAME}", "-n", NAMESPACE,
-            "--for=condition=Ready", "--timeout=120s",
-        )  # fmt: skip
+        wait_ready(real_kube, NAME, NAMESPACE, timeout=120)
         time.sleep(2)
 
     aborted = _status(real_kube)

@@ -13,6 +13,7 @@ from tests.e2e.workloads import (
     pods,
     service_url,
     serving_versions,
+    wait_ready,
 )
 
 NAMESPACE = "e2e-rolling"
@@ -29,10 +30,7 @@ def test_rolling_update_under_load_loses_no_request(
     real_kube.kubectl("create", "namespace", NAMESPACE)
     manifest = cpu_model_deployment(NAME, NAMESPACE, model_files.uri("iris-v1.onnx"))
     apply(real_kube, manifest)
-    real_kube.kubectl(
-        "wait", f"modeldeployment/{NAME}", "-n", NAMESPACE,
-        "--for=condition=Ready", "--timeout=300s", timeout=320,
-    )  # fmt: skip
+    wait_ready(real_kube, NAME, NAMESPACE)
     before = _versions(real_kube)
     url = service_url(real_kube, NAME, NAMESPACE)
 
@@ -47,10 +45,7 @@ def test_rolling_update_under_load_loses_no_request(
             if _versions(real_kube).isdisjoint(before) and len(serving) == 2:
                 break
             time.sleep(1)
-        real_kube.kubectl(
-            "wait", f"modeldeployment/{NAME}", "-n", NAMESPACE,
-            "--for=condition=Ready", "--timeout=120s",
-        )  # fmt: skip
+        wait_ready(real_kube, NAME, NAMESPACE, timeout=120)
         time.sleep(2)
 
     assert _versions(real_kube).isdisjoint(before), "the new version never replaced the old"

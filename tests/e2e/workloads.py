@@ -37,6 +37,15 @@ def apply(kube: KubeAccess, manifest: dict[str, Any]) -> None:
     kube.kubectl("apply", "-f", "-", input=json.dumps(manifest))
 
 
+def wait_ready(kube: KubeAccess, name: str, namespace: str, timeout: int = 300) -> None:
+    """Until the ModelDeployment's Ready condition is True: its runtime pods really passed
+    their readiness probes."""
+    kube.kubectl(
+        "wait", f"modeldeployment/{name}", "-n", namespace,
+        "--for=condition=Ready", f"--timeout={timeout}s", timeout=timeout + 20,
+    )  # fmt: skip
+
+
 def service_url(kube: KubeAccess, name: str, namespace: str) -> str:
     """The ModelDeployment's Service by ClusterIP: kube-proxy routes the host's traffic too."""
     ip = kube.kubectl(

@@ -19,10 +19,10 @@ import yaml
 from pydantic import ValidationError
 
 from sextant_operator.api import FeatureView
+from sextant_runtime.tables import Format, SourceError, guess_format
 
 ValueType = Literal["string", "bytes", "bool", "int32", "int64", "float32", "float64", "timestamp"]
 EntityType = Literal["string", "bytes", "int32", "int64"]
-Format = Literal["parquet", "csv"]
 
 # The DuckDB type each API dtype is cast to, on both sides of a join and on output.
 SQL_TYPES: Mapping[str, str] = {
@@ -92,9 +92,6 @@ class View:
     def with_source(self, uri: str) -> View:
         """Rows from `uri` instead; its own name says its format when it can (a local
         users.csv standing in for a parquet source)."""
-        # sources imports this module for Format: import it here, not at the top.
-        from sextant_runtime.features.sources import SourceError, guess_format  # noqa: PLC0415
-
         try:
             data_format: Format | None = guess_format(uri)
         except SourceError:
