@@ -17,10 +17,22 @@ class LocalPrometheus(StartStop):
 
     Targets come from a file_sd JSON file: `add_target` rewrites it and Prometheus
     picks the change up through inotify, without a restart.
+
+    `host` is the address it listens on (pods reach the real node's host at 172.29.0.1).
+    Debian's build has no kubernetes_sd (Debian drops that discovery), so whoever scrapes
+    pods adds them as targets, with `namespace` and `pod` labels.
     """
 
-    def __init__(self, workdir: Path, port: int | None = None, scrape_interval: str = "1s") -> None:
+    def __init__(
+        self,
+        workdir: Path,
+        port: int | None = None,
+        scrape_interval: str = "1s",
+        *,
+        host: str = "127.0.0.1",
+    ) -> None:
         self.workdir = workdir
+        self.host = host
         self.port = port or free_port()
         self.scrape_interval = scrape_interval
         self._targets: dict[str, dict[str, str]] = {}
@@ -32,7 +44,7 @@ class LocalPrometheus(StartStop):
                 binary,
                 f"--config.file={workdir / 'prometheus.yml'}",
                 f"--storage.tsdb.path={workdir / 'data'}",
-                f"--web.listen-address=127.0.0.1:{self.port}",
+                f"--web.listen-address={host}:{self.port}",
                 "--web.enable-lifecycle",
                 "--log.level=warn",
             ],
@@ -41,7 +53,7 @@ class LocalPrometheus(StartStop):
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        return f"http://{self.host}:{self.port}"
 
     def start(self, timeout: float = 30.0) -> None:
         self.workdir.mkdir(parents=True, exist_ok=True)

@@ -10,8 +10,10 @@ files over HTTP on the host address that pods reach.
 from __future__ import annotations
 
 import json
+import logging
 import shutil
 import sys
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,6 +28,7 @@ from sextant.devenv.prometheus import LocalPrometheus
 from sextant_runtime.demo import EXAMPLE_MODEL, example_request
 from tests.e2e.workloads import apply, cpu_model_deployment, wait_ready
 
+log = logging.getLogger(__name__)
 REPO_ROOT = Path(__file__).resolve().parents[2]
 CHART = REPO_ROOT / "charts" / "sextant"
 RELEASE = "sextant"
@@ -132,13 +135,63 @@ def served_model(
     return name, namespace
 
 
+class PodTargets:
+    """Keeps a LocalPrometheus scraping the running pods of every ModelDeployment, with
+    `namespace` and `pod` labels: what kubernetes_sd (role pod) and the usual relabelling
+    do, which Debian's Prometheus is built without."""
+
+    def __init__(self, kube: KubeAccess, prometheus: LocalPrometheus, every: float = 1.0) -> None:
+        self.kube, self.prometheus, self.every = kube, prometheus, every
+        self.targets: set[str] = set()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="pod-targets", daemon=True)
+
+    def __enter__(self) -> PodTargets:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join(timeout=30)
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.every):
+            try:
+                self.sync()
+            except Exception:  # the next round retries; a test sees the missing data
+                log.exception("listing ModelDeployment pods failed")
+
+    def sync(self) -> None:
+        out = self.kube.kubectl(
+            "get", "pods", "-A", "-l", "sextant.dev/model-deployment", "-o", "json"
+        ).stdout
+        found: dict[str, dict[str, str]] = {}
+        for pod in json.loads(out)["items"]:
+            ip = pod["status"].get("podIP")
+            if not ip or pod["status"].get("phase") != "Running":
+                continue
+            for container in pod["spec"]["containers"]:
+                for port in container.get("ports") or []:
+                    if port.get("name") == "http":
+                        meta = pod["metadata"]
+                        labels = {"namespace": meta["namespace"], "pod": meta["name"]}
+                        found[f"{ip}:{port['containerPort']}"] = labels
+        for address in self.targets - set(found):
+            self.prometheus.remove_target(address)
+        for address in set(found) - self.targets:
+            self.prometheus.add_target(address, **found[address])
+        self.targets = set(found)
+
+
 @pytest.fixture(scope="session")
 def cluster_prometheus(
     real_kube: KubeAccess, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[LocalPrometheus]:
-    """Debian's Prometheus on the host address pods reach, scraping every ModelDeployment's
-    pods (kubernetes_sd with the admin kubeconfig) with a `namespace` label: what the
-    in-cluster operator's analysis asks."""
+    """Debian's Prometheus on the host address pods reach (the in-cluster operator asks
+    it), scraping every ModelDeployment's pods with a `namespace` label."""
     workdir = tmp_path_factory.mktemp("cluster-prometheus")
-    with LocalPrometheus(workdir, host=API_ADDRESS, kubeconfig=real_kube.kubeconfig) as server:
+    with (
+        LocalPrometheus(workdir, host=API_ADDRESS) as server,
+        PodTargets(real_kube, server),
+    ):
         yield server

@@ -99,7 +99,7 @@ class ErrorRate:
     name: str = "error-rate"
 
     def measure(self, ctx: Context) -> Measurement:
-        rate = m.value(ctx.prometheus, m.error_rate_query(ctx.canary, ctx.window), ctx.now)
+        rate = m.error_rate(ctx.prometheus, ctx.canary, ctx.now, ctx.window)
         return threshold(self.name, rate, self.limit)
 
 
@@ -109,7 +109,7 @@ class LatencyP99:
     name: str = "latency-p99"
 
     def measure(self, ctx: Context) -> Measurement:
-        p99 = m.value(ctx.prometheus, m.latency_p99_query(ctx.canary, ctx.window), ctx.now)
+        p99 = m.latency_p99(ctx.prometheus, ctx.canary, ctx.now, ctx.window)
         return threshold(self.name, p99, self.limit_ms, "ms")
 
 
@@ -135,20 +135,16 @@ class CompareToStable:
     """Mann-Whitney U of per-interval samples of canary against stable, same window."""
 
     name: str
-    query: Callable[[Scope, float], str]
+    samples: Callable[[Prometheus, Scope, datetime, float, float], list[float]]
     effect: statistics.Effect
     tolerance: float
 
     def measure(self, ctx: Context) -> Measurement:
         if ctx.stable is None:
             return Measurement(self.name, "Inconclusive", None, "no stable version to compare")
-        step = ctx.sample_step
-        canary = m.samples(
-            ctx.prometheus, self.query(ctx.canary, step), ctx.now, ctx.lookback, step
-        )
-        stable = m.samples(
-            ctx.prometheus, self.query(ctx.stable, step), ctx.now, ctx.lookback, step
-        )
+        step, lookback = ctx.sample_step, ctx.lookback
+        canary = self.samples(ctx.prometheus, ctx.canary, ctx.now, lookback, step)
+        stable = self.samples(ctx.prometheus, ctx.stable, ctx.now, lookback, step)
         result = statistics.compare(
             canary,
             stable,
@@ -197,10 +193,10 @@ def builtin_checks(analysis: Analysis) -> Iterable[Check]:
         yield LatencyP99(analysis.max_latency_p99_ms)
     if analysis.compare_to_stable:
         yield CompareToStable(
-            "error-rate-vs-stable", m.error_rate_query, "difference", ERROR_RATE_TOLERANCE
+            "error-rate-vs-stable", m.error_rates, "difference", ERROR_RATE_TOLERANCE
         )
         yield CompareToStable(
-            "latency-p99-vs-stable", m.latency_p99_query, "ratio", LATENCY_RATIO_TOLERANCE
+            "latency-p99-vs-stable", m.latency_p99s, "ratio", LATENCY_RATIO_TOLERANCE
         )
     if analysis.max_prediction_psi is not None:
         yield PredictionPsi(analysis.max_prediction_psi)

@@ -1,72 +1,141 @@
 """What one measurement asks Prometheus, as numbers. No verdicts here.
 
-Every function returns NaN (or empty samples) when Prometheus has no data, so that "no
-traffic" can never be mistaken for "no errors". Windows are in seconds; `rate()` needs two
-scrapes inside one, so a window should be at least twice the scrape interval.
+Every measurement is computed from how much the runtime's counters grew between the ends
+of an interval, read with one range query of the raw series (no `rate()`): the value at
+each end is the last scrape at or before it. So an interval needs only one scrape inside
+it to be measured, whatever the scrape interval, and a burst of traffic never depends on
+two scrapes falling into one `rate()` window (with 1 s scrapes and a 2 s window on a
+loaded machine, `rate()` often sees one and answers nothing, or 0 errors for a series
+that just appeared). Per series:
+
+- a series absent at the interval's start but present at its end is new (a new pod, or
+  the first 500 of a pod) and counts from 0, so the first errors are never lost;
+- a series that went down was reset (a restarted pod) and counts from 0;
+- per-series increases are then summed by a label (`code`, `le`).
+
+An interval without any request is NaN (or no counts), never 0: "no traffic" can never
+be mistaken for "no errors". Intervals should be at least twice the scrape interval so
+that each holds a scrape; a shorter one reads no growth and is dropped as no data.
 """
 
 from __future__ import annotations
 
 import math
+from collections import defaultdict
+from collections.abc import Mapping
 from datetime import datetime, timedelta
 
-from sextant_operator.analysis.prometheus import Prometheus, Scope, Series, promql_duration
+from sextant_operator.analysis.prometheus import Prometheus, Scope
 
 REQUESTS = "sextant_inference_requests_total"
 DURATION_BUCKETS = "sextant_inference_request_duration_seconds_bucket"
 PREDICTION_BUCKETS = "sextant_inference_prediction_bucket"
 
-
-def error_rate_query(scope: Scope, window: float) -> str:
-    """Share of requests answered 5xx; NaN without requests (0/0), never 0."""
-    w = promql_duration(window)
-    failed = scope.selector('code=~"5.."')
-    errors = f"sum(rate({REQUESTS}{{{failed}}}[{w}]))"
-    total = f"sum(rate({REQUESTS}{{{scope.selector()}}}[{w}]))"
-    # No 5xx series at all is zero errors, but only where there were requests at all.
-    return f"({errors} or {total} * 0) / {total}"
+Growth = dict[str, float]  # label value -> increase over one interval
 
 
-def latency_p99_query(scope: Scope, window: float) -> str:
-    """99th percentile request duration in milliseconds; NaN without requests."""
-    w = promql_duration(window)
-    buckets = f"sum by (le) (rate({DURATION_BUCKETS}{{{scope.selector()}}}[{w}]))"
-    return f"histogram_quantile(0.99, {buckets}) * 1000"
+def increases(
+    prometheus: Prometheus, query: str, at: datetime, lookback: float, step: float, *, by: str
+) -> list[Growth]:
+    """How much the counters of `query` grew in each of the `lookback / step` intervals that
+    end at `at` (oldest first), summed by label `by`."""
+    n = max(1, round(lookback / step))
+    start = at - timedelta(seconds=n * step)
+    grown: list[Growth] = [defaultdict(float) for _ in range(n)]
+    for series in prometheus.range(query, start, at, step):
+        at_point = {
+            round((t - start.timestamp()) / step): v
+            for t, v in zip(series.times, series.values, strict=True)
+            if math.isfinite(v)
+        }
+        key = series.labels.get(by, "")
+        for k in range(n):
+            end = at_point.get(k + 1)
+            if end is None:
+                continue
+            begin = at_point.get(k)
+            grown[k][key] += end if begin is None or end < begin else end - begin
+    return [dict(g) for g in grown]
 
 
-def prediction_query(scope: Scope, window: float) -> str:
-    w = promql_duration(window)
-    return f"sum by (le) (increase({PREDICTION_BUCKETS}{{{scope.selector()}}}[{w}]))"
-
-
-def value(prometheus: Prometheus, query: str, at: datetime) -> float:
-    """The largest finite value of an instant query; NaN when it returns nothing finite."""
-    return largest(prometheus.instant(query, at))
-
-
-def largest(series: list[Series]) -> float:
-    finite = [v for s in series for v in s.values if math.isfinite(v)]
-    return max(finite) if finite else math.nan
-
-
-def samples(
-    prometheus: Prometheus, query: str, at: datetime, lookback: float, step: float
+def error_rates(
+    prometheus: Prometheus, scope: Scope, at: datetime, lookback: float, step: float
 ) -> list[float]:
-    """Per-interval samples: `query` every `step` seconds over the last `lookback` seconds."""
-    start = at - timedelta(seconds=lookback - step)
-    found = prometheus.range(query, start, at, step)
-    return [v for s in found for v in s.values if math.isfinite(v)]
+    """Share of requests answered 5xx in each interval; NaN for one without requests."""
+    rates = []
+    query = f"{REQUESTS}{{{scope.selector()}}}"
+    for by_code in increases(prometheus, query, at, lookback, step, by="code"):
+        total = sum(by_code.values())
+        errors = sum(v for code, v in by_code.items() if code.startswith("5"))
+        rates.append(errors / total if total > 0 else math.nan)
+    return rates
+
+
+def latency_p99s(
+    prometheus: Prometheus, scope: Scope, at: datetime, lookback: float, step: float
+) -> list[float]:
+    """99th percentile request duration in milliseconds in each interval; NaN without requests."""
+    query = f"{DURATION_BUCKETS}{{{scope.selector()}}}"
+    return [
+        quantile(0.99, buckets(by_le)) * 1000
+        for by_le in increases(prometheus, query, at, lookback, step, by="le")
+    ]
+
+
+def error_rate(prometheus: Prometheus, scope: Scope, at: datetime, window: float) -> float:
+    return error_rates(prometheus, scope, at, window, window)[-1]
+
+
+def latency_p99(prometheus: Prometheus, scope: Scope, at: datetime, window: float) -> float:
+    return latency_p99s(prometheus, scope, at, window, window)[-1]
 
 
 def prediction_histogram(
     prometheus: Prometheus, scope: Scope, window: float, at: datetime
 ) -> dict[float, float]:
     """Cumulative prediction counts by upper bound (`le`) over the window."""
-    histogram: dict[float, float] = {}
-    for series in prometheus.instant(prediction_query(scope, window), at):
-        le = series.labels.get("le")
-        count = series.values[0] if series.values else math.nan
-        if le is None or not math.isfinite(count):
+    query = f"{PREDICTION_BUCKETS}{{{scope.selector()}}}"
+    return buckets(increases(prometheus, query, at, window, window, by="le")[-1])
+
+
+def buckets(by_le: Growth) -> dict[float, float]:
+    """`le` label values as numbers (+Inf included); unparsable ones dropped."""
+    found: dict[float, float] = {}
+    for le, count in by_le.items():
+        try:
+            found[float(le)] = count  # float("+Inf") is inf
+        except ValueError:
             continue
-        histogram[math.inf if le == "+Inf" else float(le)] = count
-    return histogram
+    return found
+
+
+def quantile(q: float, cumulative: Mapping[float, float]) -> float:
+    """Prometheus's histogram_quantile on cumulative bucket counts; NaN without counts."""
+    bounds = sorted(cumulative)
+    if not bounds or bounds[-1] != math.inf:
+        return math.nan
+    counts, highest = [], 0.0
+    for le in bounds:  # cumulative counts never go down, whatever resets did
+        highest = max(highest, cumulative[le])
+        counts.append(highest)
+    total = counts[-1]
+    if total <= 0:
+        return math.nan
+    rank = q * total
+    i = next(i for i, c in enumerate(counts) if c >= rank)
+    if bounds[i] == math.inf:
+        return bounds[-2] if len(bounds) > 1 else math.nan
+    if i == 0 and bounds[0] <= 0:
+        return bounds[0]
+    lower = bounds[i - 1] if i > 0 else 0.0
+    below = counts[i - 1] if i > 0 else 0.0
+    inside = counts[i] - below
+    if inside <= 0:
+        return bounds[i]
+    return lower + (bounds[i] - lower) * (rank - below) / inside
+
+
+def value(prometheus: Prometheus, query: str, at: datetime) -> float:
+    """The largest finite value of an instant query; NaN when it returns nothing finite."""
+    finite = [v for s in prometheus.instant(query, at) for v in s.values if math.isfinite(v)]
+    return max(finite) if finite else math.nan

@@ -53,6 +53,7 @@ class Scope:
 class Series:
     labels: dict[str, str]
     values: tuple[float, ...]  # one for an instant query; one per step for a range query
+    times: tuple[float, ...] = ()  # Unix seconds of each value
 
 
 def promql_duration(seconds: float) -> str:
@@ -69,9 +70,14 @@ class Prometheus:
     def instant(self, query: str, at: datetime) -> list[Series]:
         data = self._get("/api/v1/query", {"query": query, "time": at.timestamp()})
         if data.get("resultType") == "scalar":
-            return [Series({}, (_number(data["result"][1]),))]
+            time, number = data["result"]
+            return [Series({}, (_number(number),), (float(time),))]
         return [
-            Series(dict(item.get("metric") or {}), (_number(item["value"][1]),))
+            Series(
+                dict(item.get("metric") or {}),
+                (_number(item["value"][1]),),
+                (float(item["value"][0]),),
+            )
             for item in data.get("result") or []
         ]
 
@@ -82,6 +88,7 @@ class Prometheus:
             Series(
                 dict(item.get("metric") or {}),
                 tuple(_number(v) for _, v in item.get("values") or []),
+                tuple(float(t) for t, _ in item.get("values") or []),
             )
             for item in data.get("result") or []
         ]
