@@ -96,7 +96,7 @@ def test_server_applies_nested_defaults(sextant_crds: KubeAccess, api_namespace:
         "maxDelayMs": 5,
         "maxQueueSize": 1024,
     }
-    assert spec["rollout"] == {"strategy": "RollingUpdate"}
+    assert spec["rollout"] == {"strategy": "RollingUpdate", "progressDeadlineSeconds": 600}
     assert spec["monitoring"] == {"serviceMonitor": False}
 
 
