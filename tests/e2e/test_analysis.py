@@ -18,7 +18,6 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import httpx
 import numpy as np
 import onnx
 import pytest
@@ -29,10 +28,8 @@ from sextant.devenv.prometheus import LocalPrometheus
 from sextant_operator.render.context import ModelArtifact
 from tests.e2e.conftest import ModelFiles
 from tests.e2e.workloads import (
-    EXPECTED_SPECIES,
     SteadyLoad,
     apply,
-    ask_species,
     cpu_model_deployment,
     service_url,
     serving_versions,
@@ -42,27 +39,6 @@ NAMESPACE = "e2e-analysis"
 NAME = "iris-analysis"
 BROKEN = "iris-broken.onnx"
 Status = dict[str, Any]
-
-
-class SpreadLoad(SteadyLoad):
-    """SteadyLoad on a new connection per request: kube-proxy balances connections, so
-    one kept-alive connection would send every request to one pod, never to the canary."""
-
-    def _run(self) -> None:
-        deadline = time.monotonic() + self.max_seconds
-        no_reuse = httpx.Limits(max_keepalive_connections=0)
-        close = {"Connection": "close"}
-        with httpx.Client(timeout=10, trust_env=False, limits=no_reuse, headers=close) as client:
-            while not self._stop.is_set() and time.monotonic() < deadline:
-                try:
-                    answer = ask_species(client, self.url, self.model)
-                    self.outcomes["ok" if answer == EXPECTED_SPECIES else "wrong"] += 1
-                    if answer != EXPECTED_SPECIES:
-                        self.failures.append(f"wrong answer {answer}")
-                except httpx.HTTPError as err:
-                    self.outcomes["failed"] += 1
-                    self.failures.append(f"{type(err).__name__}: {err}")
-                time.sleep(0.01)
 
 
 def broken_model(path: Path) -> Path:
@@ -184,7 +160,7 @@ def test_a_good_version_passes_analysis_and_is_promoted(
     real_kube: KubeAccess, analysed: dict[str, Any], model_files: ModelFiles
 ) -> None:
     url = service_url(real_kube, NAME, NAMESPACE)
-    with SpreadLoad(url, NAME, max_seconds=240) as load:
+    with SteadyLoad(url, NAME, max_seconds=240, spread=True) as load:
         old, new = roll_to(real_kube, analysed, model_files.uri("iris-v2.onnx"))
         done = wait_for(
             real_kube,
@@ -203,7 +179,7 @@ def test_a_broken_version_is_aborted_by_analysis_and_clients_see_stable_answers(
     real_kube: KubeAccess, analysed: dict[str, Any], model_files: ModelFiles
 ) -> None:
     url = service_url(real_kube, NAME, NAMESPACE)
-    with SpreadLoad(url, NAME, max_seconds=240) as during:
+    with SteadyLoad(url, NAME, max_seconds=240, spread=True) as during:
         stable, broken = roll_to(real_kube, analysed, model_files.uri(BROKEN))
         aborted = wait_for(
             real_kube,
@@ -227,7 +203,7 @@ def test_a_broken_version_is_aborted_by_analysis_and_clients_see_stable_answers(
         "--for=condition=Ready", "--timeout=120s",
     )  # fmt: skip
     time.sleep(2)  # kube-proxy drops the canary's endpoint
-    with SpreadLoad(url, NAME, max_seconds=8) as after:
+    with SteadyLoad(url, NAME, max_seconds=8, spread=True) as after:
         time.sleep(8)
     assert after.outcomes["ok"] > 20, after.outcomes
     assert after.failures == [], f"{after.outcomes}: {after.failures[:5]}"

@@ -64,7 +64,7 @@ def test_canary_promoted_then_aborted_under_load_loses_no_request(
     v1 = _status(real_kube)["stable"]["version"]
     url = service_url(real_kube, NAME, NAMESPACE)
 
-    with SteadyLoad(url, NAME) as load:
+    with SteadyLoad(url, NAME, spread=True) as load:
         # v2: one canary pod of two, paused until promoted; then all of v2.
         manifest["spec"]["model"]["uri"] = model_files.uri("iris-v2.onnx")
         apply(real_kube, manifest)

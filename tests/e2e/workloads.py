@@ -84,10 +84,18 @@ def pods(kube: KubeAccess, namespace: str, selector: str) -> list[dict[str, Any]
 
 
 class SteadyLoad:
-    """One client thread sending requests through the Service until stopped (bounded)."""
+    """One client thread sending requests through the Service until stopped (bounded).
 
-    def __init__(self, url: str, model: str, max_seconds: float = 400) -> None:
+    `spread=True` opens a new connection per request: kube-proxy balances connections,
+    so one kept-alive connection sends every request to one pod (never to a canary).
+    Kept alive, it shows instead that a draining pod's `Connection: close` moves clients on.
+    """
+
+    def __init__(
+        self, url: str, model: str, *, spread: bool = False, max_seconds: float = 400
+    ) -> None:
         self.url, self.model, self.max_seconds = url, model, max_seconds
+        self.spread = spread
         self.outcomes: Counter[str] = Counter()
         self.failures: list[str] = []
         self._stop = threading.Event()
@@ -101,9 +109,17 @@ class SteadyLoad:
         self._stop.set()
         self._thread.join(timeout=60)
 
+    def _client(self) -> httpx.Client:
+        if not self.spread:
+            return httpx.Client(timeout=10, trust_env=False)
+        no_reuse = httpx.Limits(max_keepalive_connections=0)
+        return httpx.Client(
+            timeout=10, trust_env=False, limits=no_reuse, headers={"Connection": "close"}
+        )
+
     def _run(self) -> None:
         deadline = time.monotonic() + self.max_seconds
-        with httpx.Client(timeout=10, trust_env=False) as client:
+        with self._client() as client:
             while not self._stop.is_set() and time.monotonic() < deadline:
                 try:
                     answer = ask_species(client, self.url, self.model)
