@@ -126,10 +126,29 @@ def wait_model_deployment_ready(kube: KubeAccess, name: str, timeout: float = 30
     )  # fmt: skip
 
 
-def service_url(kube: KubeAccess, name: str) -> str:
-    """The ModelDeployment's ClusterIP Service; kube-proxy routes the host's traffic too."""
+def service_url(
+    kube: KubeAccess, name: str, namespace: str = "default", timeout: float = 60
+) -> str:
+    """The ModelDeployment's ClusterIP Service, once it routes: kube-proxy programs its
+    rules a moment after the pods turn Ready (until then the ClusterIP refuses). It routes
+    the host's traffic too."""
     jsonpath = "jsonpath={.spec.clusterIP}:{.spec.ports[0].port}"
-    return "http://" + kube.kubectl("get", "service", name, "-o", jsonpath).stdout.strip()
+    url = (
+        "http://"
+        + kube.kubectl("get", "service", name, "-n", namespace, "-o", jsonpath).stdout.strip()
+    )
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            ready = httpx.get(f"{url}/v2/models/{name}/ready", timeout=5, trust_env=False)
+            if ready.status_code == 200:
+                return url
+            problem = f"HTTP {ready.status_code}"
+        except httpx.TransportError as err:
+            problem = str(err)
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"{url} did not route to {name} in {timeout:.0f}s: {problem}")
+        time.sleep(0.5)
 
 
 def scrape_pods(kube: KubeAccess, stack: LocalStack, name: str) -> None:

@@ -24,6 +24,7 @@ import pytest
 from onnx import TensorProto, helper, numpy_helper
 
 from sextant.devenv.cluster import KubeAccess
+from sextant.devenv.demo import service_url
 from sextant.devenv.prometheus import LocalPrometheus
 from sextant_operator.render.context import ModelArtifact
 from tests.e2e.conftest import ModelFiles
@@ -31,7 +32,6 @@ from tests.e2e.workloads import (
     SteadyLoad,
     apply,
     cpu_model_deployment,
-    service_url,
     serving_versions,
 )
 

@@ -10,12 +10,12 @@ import time
 from typing import Any
 
 from sextant.devenv.cluster import KubeAccess
+from sextant.devenv.demo import service_url
 from tests.e2e.conftest import ModelFiles
 from tests.e2e.workloads import (
     SteadyLoad,
     apply,
     cpu_model_deployment,
-    service_url,
     serving_versions,
     wait_ready,
 )

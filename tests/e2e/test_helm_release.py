@@ -7,8 +7,9 @@ import json
 import httpx
 
 from sextant.devenv.cluster import KubeAccess
+from sextant.devenv.demo import service_url
 from tests.e2e.conftest import OPERATOR_NAMESPACE
-from tests.e2e.workloads import EXPECTED_SPECIES, ask_species, pods, service_url
+from tests.e2e.workloads import EXPECTED_SPECIES, ask_species, pods
 
 
 def test_operator_runs_in_cluster_from_its_image_as_non_root(

@@ -5,13 +5,13 @@ from __future__ import annotations
 import time
 
 from sextant.devenv.cluster import KubeAccess
+from sextant.devenv.demo import service_url
 from tests.e2e.conftest import ModelFiles
 from tests.e2e.workloads import (
     SteadyLoad,
     apply,
     cpu_model_deployment,
     pods,
-    service_url,
     serving_versions,
     wait_ready,
 )

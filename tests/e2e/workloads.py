@@ -1,4 +1,7 @@
-"""Manifests and clients the e2e tests share: a CPU ModelDeployment on the real node."""
+"""Manifests and clients the e2e tests share: a CPU ModelDeployment on the real node.
+
+Reach a ModelDeployment's Service with sextant.devenv.demo.service_url: it waits until the
+ClusterIP really routes."""
 
 from __future__ import annotations
 
@@ -44,17 +47,6 @@ def wait_ready(kube: KubeAccess, name: str, namespace: str, timeout: int = 300) 
         "wait", f"modeldeployment/{name}", "-n", namespace,
         "--for=condition=Ready", f"--timeout={timeout}s", timeout=timeout + 20,
     )  # fmt: skip
-
-
-def service_url(kube: KubeAccess, name: str, namespace: str) -> str:
-    """The ModelDeployment's Service by ClusterIP: kube-proxy routes the host's traffic too."""
-    ip = kube.kubectl(
-        "get", "service", name, "-n", namespace, "-o", "jsonpath={.spec.clusterIP}"
-    ).stdout.strip()
-    port = kube.kubectl(
-        "get", "service", name, "-n", namespace, "-o", "jsonpath={.spec.ports[0].port}"
-    ).stdout.strip()
-    return f"http://{ip}:{port}"
 
 
 def ask_species(client: httpx.Client, base_url: str, model: str) -> list[str]:
