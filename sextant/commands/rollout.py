@@ -11,10 +11,12 @@ from typing import Any
 
 import click
 
-GROUP, VERSION, PLURAL = "sextant.dev", "v1alpha1", "modeldeployments"
-PROMOTE = f"{GROUP}/promote"
-ABORT = f"{GROUP}/abort"
-RETRY = f"{GROUP}/retry"
+from sextant_operator.labels import ABORT_ANNOTATION as ABORT
+from sextant_operator.labels import GROUP
+from sextant_operator.labels import PROMOTE_ANNOTATION as PROMOTE
+from sextant_operator.labels import RETRY_ANNOTATION as RETRY
+
+VERSION, PLURAL = "v1alpha1", "modeldeployments"
 
 _namespace = click.option(
     "-n", "--namespace", default=None, help="Namespace (default: the kubeconfig context's)."
