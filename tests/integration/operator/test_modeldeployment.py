@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 from mlflow import MlflowClient
@@ -77,8 +78,16 @@ def test_unknown_gpu_product_is_unschedulable_with_the_schedulers_message(
 
     assert "node" in condition(md, "Ready")["message"]
     assert md["status"]["phase"] == "Pending"
-    events = get(kube, op_namespace, "events", "--field-selector", "involvedObject.name=nowhere")
-    assert any(e["reason"] == "Unschedulable" for e in (events or {}).get("items", []))
+    # kopf posts Events from a queue, a moment after the status write: poll briefly.
+    deadline = time.monotonic() + 20
+    reasons: list[str] = []
+    while "Unschedulable" not in reasons and time.monotonic() < deadline:
+        events = get(
+            kube, op_namespace, "events", "--field-selector", "involvedObject.name=nowhere"
+        )
+        reasons = [e["reason"] for e in (events or {}).get("items", [])]
+        time.sleep(0.5)
+    assert "Unschedulable" in reasons
 
 
 def test_registry_alias_move_rolls_to_the_new_version(
