@@ -18,8 +18,6 @@ NOT_IMPLEMENTED = "NotImplemented"
 def inert_fields(spec: ModelDeploymentSpec) -> list[str]:
     """ModelDeployment fields that are set but have no effect in this operator version."""
     inert = []
-    if spec.prediction_log is not None:
-        inert.append("spec.predictionLog")
     if spec.features is not None:
         inert.append("spec.features")
     return inert

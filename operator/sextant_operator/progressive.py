@@ -26,6 +26,7 @@ from sextant_operator.api.modeldeployment import (
     ResolvedModel,
 )
 from sextant_operator.kube import Kube
+from sextant_operator.predictionlog import with_prediction_log_condition
 from sextant_operator.render.autoscaling import render_hpa, render_pdb
 from sextant_operator.render.children import CHILD_KINDS, desired_replicas
 from sextant_operator.render.context import ModelArtifact, RenderContext
@@ -151,6 +152,7 @@ class ProgressiveReconciler:
         decision = judged.into(md.spec, decide(md.spec, judged.status, seen, now))
         url = self._apply(md, decision, observed, route)
         status = progressive_status(md, decision, seen, error=error, url=url, now=now)
+        status.conditions = with_prediction_log_condition(status.conditions, md, self.settings, now)
         status.model = model or status.model
         try:
             self._write_status(md, status, md.metadata.resource_version)

@@ -11,6 +11,7 @@ from sextant.registry import ModelNotFound, RegistryError, RegistryUnavailable
 from sextant_operator import labels
 from sextant_operator.api.modeldeployment import ModelDeployment, ModelDeploymentStatus
 from sextant_operator.kube import Kube
+from sextant_operator.predictionlog import with_prediction_log_condition
 from sextant_operator.progressive import ProgressiveReconciler
 from sextant_operator.render.children import CHILD_KINDS, desired_children, desired_replicas
 from sextant_operator.render.context import ModelArtifact, RenderContext
@@ -80,6 +81,7 @@ class ModelDeploymentReconciler:
             url=url,
         )
         status = compute_status(md, observation)
+        status.conditions = with_prediction_log_condition(status.conditions, md, self.settings)
         if artifact is not None:
             status.model = resolved_status(md.spec.model, artifact)
         self._write_status(md, status)

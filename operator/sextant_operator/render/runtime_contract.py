@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from sextant_operator.predictionlog import prediction_log_env
+
 if TYPE_CHECKING:
     from sextant_operator.render.context import RenderContext
 
@@ -37,7 +39,8 @@ def runtime_env(ctx: RenderContext, track: str) -> list[dict[str, Any]]:
         env["SEXTANT_MODEL_FORMAT"] = ctx.md.spec.model.format
     if ctx.artifact.tracking_uri:
         env["MLFLOW_TRACKING_URI"] = ctx.artifact.tracking_uri
-    return [{"name": key, "value": value} for key, value in env.items()]
+    rendered = [{"name": key, "value": value} for key, value in env.items()]
+    return [*rendered, *prediction_log_env(ctx.md.spec, ctx.settings)]
 
 
 def pvc_claim(uri: str) -> str | None:

@@ -1,0 +1,79 @@
+"""spec.predictionLog: the runtime's environment for it, and the condition that says if it works.
+
+The runtime logs to Redis only when it is given a URL; the URL is the operator's
+`--redis-url` (SEXTANT_REDIS_URL). Without one the field cannot work, so a
+`PredictionLog=False` condition says so instead of the field being dropped. Pure.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sextant_operator.api import Condition
+from sextant_operator.api.modeldeployment import ModelDeployment, ModelDeploymentSpec
+from sextant_operator.conditions import set_condition
+from sextant_operator.settings import OperatorSettings
+
+CONDITION = "PredictionLog"
+# The runtime's stream key (sextant_runtime.predictionlog.stream_key); the operator image
+# does not ship the runtime package, so the prefix is repeated here and tested against it.
+STREAM_PREFIX = "sextant:predictions:"
+
+
+def stream_key(model_deployment: str) -> str:
+    """The Redis stream a ModelDeployment's runtime logs to (its model name is its own)."""
+    return f"{STREAM_PREFIX}{model_deployment}"
+
+
+def prediction_log_env(
+    spec: ModelDeploymentSpec, settings: OperatorSettings
+) -> list[dict[str, Any]]:
+    """The runtime variables of `sextant serve`'s prediction log; none when it is off."""
+    log = spec.prediction_log
+    if log is None or not settings.redis_url:
+        return []
+    return [
+        {"name": "SEXTANT_PREDICTION_LOG_URL", "value": settings.redis_url},
+        {"name": "SEXTANT_PREDICTION_LOG_SAMPLE_RATE", "value": repr(float(log.sample_rate))},
+        {"name": "SEXTANT_PREDICTION_LOG_MAX_LENGTH", "value": str(log.max_length)},
+    ]
+
+
+def with_prediction_log_condition(
+    conditions: list[Condition],
+    md: ModelDeployment,
+    settings: OperatorSettings,
+    now: datetime | None = None,
+) -> list[Condition]:
+    """`PredictionLog` True (logging) or False (no Redis URL); absent when the field is."""
+    log = md.spec.prediction_log
+    generation = md.metadata.generation
+    if log is None:
+        return [c for c in conditions if c.type != CONDITION]
+    if not settings.redis_url:
+        return set_condition(
+            conditions,
+            CONDITION,
+            status=False,
+            reason="RedisNotConfigured",
+            message=(
+                "spec.predictionLog is set, but the operator has no Redis URL "
+                "(--redis-url / SEXTANT_REDIS_URL, chart value operator.redisUrl): "
+                "nothing is logged"
+            ),
+            generation=generation,
+            now=now,
+        )
+    return set_condition(
+        conditions,
+        CONDITION,
+        status=True,
+        reason="Logging",
+        message=(
+            f"{log.sample_rate:g} of requests go to the Redis stream "
+            f"{stream_key(md.metadata.name or '')} (about {log.max_length} entries kept)"
+        ),
+        generation=generation,
+        now=now,
+    )
