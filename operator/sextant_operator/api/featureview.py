@@ -98,6 +98,11 @@ class Materialization(ApiModel):
         description="Read only rows newer than the last run's watermark; false re-reads "
         "everything within ttl.",
     )
+    parallelism: Annotated[int, Field(ge=1, le=64)] = Field(
+        default=1,
+        description="Pods that share the entities (by a hash of their key); above 1 each run "
+        "is an Indexed Job with this many completions.",
+    )
 
 
 class FeatureViewSpec(ApiModel):
