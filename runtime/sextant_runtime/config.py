@@ -8,9 +8,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sextant_runtime.device import DEVICES
 from sextant_runtime.formats import FORMATS
+
+if TYPE_CHECKING:
+    from sextant_runtime.features.online import OnlineFeatures
 
 ENV = {
     "source": "SEXTANT_MODEL_SOURCE",
@@ -32,6 +36,8 @@ ENV = {
     "prediction_log_url": "SEXTANT_PREDICTION_LOG_URL",
     "prediction_log_sample_rate": "SEXTANT_PREDICTION_LOG_SAMPLE_RATE",
     "prediction_log_max_length": "SEXTANT_PREDICTION_LOG_MAX_LENGTH",
+    "features": "SEXTANT_FEATURES",
+    "features_redis_password": "SEXTANT_FEATURES_REDIS_PASSWORD",
 }
 
 
@@ -62,6 +68,10 @@ class ServeConfig:
     prediction_log_url: str | None = None
     prediction_log_sample_rate: float = 0.1
     prediction_log_max_length: int = 100_000
+    # Online enrichment (spec.features): a FeatureView as JSON (features.online), and the
+    # password of its Redis when a Secret holds it.
+    features: str | None = None
+    features_redis_password: str | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
         problems = []
@@ -85,7 +95,24 @@ class ServeConfig:
             problems.append("prediction_log_sample_rate must be in [0, 1]")
         if self.prediction_log_max_length < 1:
             problems.append("prediction_log_max_length must be >= 1")
+        problems.extend(self._features_problems())
         if self.log_format not in ("json", "text"):
             problems.append("log_format must be json or text")
         if problems:
             raise ValueError("; ".join(problems))
+
+    def _features_problems(self) -> list[str]:
+        try:
+            self.online_features()
+        except ValueError as err:
+            return [str(err)]
+        return []
+
+    def online_features(self) -> OnlineFeatures | None:
+        if self.features is None:
+            return None
+        # Imported only here: the features package loads DuckDB and pyarrow, which a
+        # runtime without spec.features never needs.
+        from sextant_runtime.features.online import OnlineFeatures  # noqa: PLC0415
+
+        return OnlineFeatures.from_json(self.features)

@@ -186,9 +186,27 @@ class Runtime:
             max_queue_size=config.max_queue_size,
             observer=observer,
         )
+        signature = loaded.backend.signature
+        online = config.online_features()
+        if online is not None:
+            # Clients send the entity key; the features are read before batching.
+            from sextant_runtime.features.enrich import Enricher  # noqa: PLC0415
+
+            enricher = Enricher(online, signature, password=config.features_redis_password)
+            self.server.enricher = enricher
+            signature = enricher.request_signature
+            log.info(
+                "online features",
+                extra={
+                    "feature_view": online.label,
+                    "entity_input": online.entity_input,
+                    "model_inputs_from_features": list(enricher.plan.fed_inputs),
+                    "on_missing": online.on_missing,
+                },
+            )
         batcher.start()
         self.loaded, self.batcher = loaded, batcher
-        codec = Codec(config.name, loaded.version, loaded.backend.signature)
+        codec = Codec(config.name, loaded.version, signature)
         self.server.attach(codec, batcher, metrics, loaded.backend.platform)
         # What is loaded now lives as long as the process: keep the collector off it.
         gc.collect()
@@ -221,6 +239,8 @@ class Runtime:
             self.batcher.stop()
         if self.prediction_log is not None:
             self.prediction_log.close()
+        if server.enricher is not None:
+            await server.enricher.close()
         if server.inflight:
             log.warning("exiting with requests in flight", extra={"inflight": server.inflight})
         if self.loaded is not None:

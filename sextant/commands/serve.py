@@ -110,6 +110,21 @@ _FORMATS = ("onnx", "torchscript", "torch-export", "mlflow-pyfunc")
     help="The stream is trimmed to about this many entries.",
 )
 @click.option(
+    "--features",
+    envvar="SEXTANT_FEATURES",
+    metavar="JSON",
+    help="Enrich requests with a FeatureView's online values from Redis: "
+    '{"featureView": "NS/NAME", "redisUrl": ..., "entityInput": ..., "entity": {name, dtype}, '
+    '"features": [{name, dtype}, ...], "onMissing": "default|null|reject"}. '
+    "The operator sets it from spec.features.",
+)
+@click.option(
+    "--features-redis-password",
+    envvar="SEXTANT_FEATURES_REDIS_PASSWORD",
+    metavar="PASSWORD",
+    help="Password of the features' Redis (the operator sets it from the FeatureView's secretRef).",
+)
+@click.option(
     "--mlflow-tracking-uri",
     envvar="MLFLOW_TRACKING_URI",
     help="MLflow tracking server for models:/ sources.",
@@ -135,6 +150,8 @@ def serve(
     prediction_log_url: str | None,
     prediction_log_sample_rate: float,
     prediction_log_max_length: int,
+    features: str | None,
+    features_redis_password: str | None,
     mlflow_tracking_uri: str | None,
 ) -> None:
     """Serve MODEL_SOURCE over the Open Inference Protocol v2.
@@ -168,6 +185,8 @@ def serve(
             prediction_log_url=prediction_log_url,
             prediction_log_sample_rate=prediction_log_sample_rate,
             prediction_log_max_length=prediction_log_max_length,
+            features=features,
+            features_redis_password=features_redis_password,
         )
     except ValueError as err:
         raise click.UsageError(str(err)) from None
