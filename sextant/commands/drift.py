@@ -72,18 +72,40 @@ def drift() -> None:
     """Data and prediction drift: test a window against a reference."""
 
 
+# A DriftMonitor's job hands its result to the operator under --result-key; a week
+# leaves an operator that was down time to read it.
+RESULT_TTL_SECONDS = 7 * 24 * 3600
+
+
 @drift.command()
 @_data_options
 @click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path),
               help="Write the JSON here instead of stdout.")  # fmt: skip
-def check(output: Path | None, **options: Any) -> None:
+@click.option("--result-key", metavar="KEY",
+              help="Also store the JSON in Redis (--redis-url) under KEY, kept a week "
+                   "(how a DriftMonitor's job reports to the operator).")  # fmt: skip
+def check(output: Path | None, result_key: str | None, **options: Any) -> None:
     """Test every feature and print the result as JSON (exit 0 whether drift or not)."""
+    if result_key is not None and options["redis_url"] is None:
+        raise click.UsageError("--result-key needs --redis-url")
     result = _run(**options)
     text = json.dumps(result.to_json(), indent=2) + "\n"
+    if result_key is not None:
+        _store(options["redis_url"], result_key, text)
     if output is None:
         sys.stdout.write(text)
     else:
         output.write_text(text)
+
+
+def _store(redis_url: str, key: str, text: str) -> None:
+    import redis
+
+    try:
+        with redis.Redis.from_url(redis_url, socket_timeout=10) as client:
+            client.set(key, text, ex=RESULT_TTL_SECONDS)
+    except (redis.RedisError, OSError) as err:
+        raise click.ClickException(f"storing the result {key} at {redis_url}: {err}") from err
 
 
 @drift.command()

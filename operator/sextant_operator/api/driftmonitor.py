@@ -146,19 +146,30 @@ class DriftMonitorSpec(ApiModel):
         return len({f.name for f in self.features}) == len(self.features)
 
 
-TestName = Literal["ks", "wasserstein", "psi", "jensenshannon", "chisquare"]
+# What `sextant drift check` may report: `z` is the test `auto` picks for a binary
+# categorical feature with a small reference, as Evidently does.
+TestName = Literal["ks", "wasserstein", "psi", "jensenshannon", "chisquare", "z"]
 
 
 class FeatureDrift(ApiModel):
     """The result for one feature (or the prediction)."""
 
     name: Annotated[str, StringConstraints(max_length=128)] = Field(description="Feature name.")
-    test: TestName = Field(description="Test used.")
-    statistic: float = Field(description="Test statistic or distance.")
+    test: TestName | None = Field(
+        default=None, description="Test used; absent when the feature could not be tested."
+    )
+    statistic: float | None = Field(
+        default=None,
+        description="Test statistic or distance; absent when the feature could not be tested.",
+    )
     p_value: Annotated[float, Field(ge=0, le=1)] | None = Field(
-        default=None, description="p-value, for ks and chisquare."
+        default=None, description="p-value, for ks, chisquare and z."
     )
     drifted: bool = Field(description="Whether the feature drifted.")
+    message: Annotated[str, StringConstraints(max_length=512)] | None = Field(
+        default=None,
+        description="Why the feature could not be tested (missing column, no finite value...).",
+    )
 
 
 class DriftCheck(ApiModel):
