@@ -89,10 +89,12 @@ def test_values_become_the_model_inputs_in_its_order_and_dtype() -> None:
     tensors, missing = plan.tensors({**user_ids("u1", "u2"), "amount": amount}, rows)
 
     assert list(tensors) == ["ltv", "age", "vip", "country", "amount"]
-    assert tensors["ltv"].dtype == np.float32 and tensors["ltv"].shape == (2, 1)
+    assert tensors["ltv"].dtype == np.float32
+    assert tensors["ltv"].shape == (2, 1)
     assert tensors["ltv"][:, 0].tolist() == [123.25, 0.5]
     assert tensors["age"][:, 0].tolist() == [42.0, 7.0]
-    assert tensors["vip"].dtype == np.bool_ and tensors["vip"].tolist() == [True, False]
+    assert tensors["vip"].dtype == np.bool_
+    assert tensors["vip"].tolist() == [True, False]
     assert tensors["country"][:, 0].tolist() == [b"FR", b"DE"]
     assert tensors["amount"] is amount
     assert missing == 0
@@ -100,7 +102,7 @@ def test_values_become_the_model_inputs_in_its_order_and_dtype() -> None:
 
 def test_missing_entity_gets_zero_values_by_default_and_is_counted() -> None:
     plan = EnrichmentPlan(online("default"), model())
-    rows = [[None] * 5, [b"1", b"3", None, b"1", b"FR"]]
+    rows: list[list[bytes | None]] = [[None] * 5, [b"1", b"3", None, b"1", b"FR"]]
 
     tensors, missing = plan.tensors(user_ids("ghost", "u1"), rows)
 
@@ -121,17 +123,18 @@ def test_missing_entity_gets_nan_with_the_null_policy() -> None:
     tensors, missing = plan.tensors(user_ids("ghost"), [[None, None, None]])
 
     assert missing == 1
-    assert math.isnan(tensors["ltv"][0]) and math.isnan(tensors["age"][0, 0])
+    assert math.isnan(tensors["ltv"][0])
+    assert math.isnan(tensors["age"][0, 0])
 
 
 def test_null_policy_refuses_inputs_that_cannot_hold_nan_at_start() -> None:
-    with pytest.raises(PlanError, match="'vip'.*onMissing null needs floating-point"):
+    with pytest.raises(PlanError, match=r"'vip'.*onMissing null needs floating-point"):
         EnrichmentPlan(online("null"), model())
 
 
 def test_reject_policy_answers_404_naming_the_entity() -> None:
     plan = EnrichmentPlan(online("reject"), model())
-    rows = [[b"1", b"3", b"1.0", b"1", b"FR"], [None] * 5]
+    rows: list[list[bytes | None]] = [[b"1", b"3", b"1.0", b"1", b"FR"], [None] * 5]
 
     with pytest.raises(EntityNotFound) as caught:
         plan.tensors(user_ids("u1", "ghost"), rows)
