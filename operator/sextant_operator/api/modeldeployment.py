@@ -563,6 +563,13 @@ class FeatureLookup(ApiModel):
         StringConstraints(min_length=1, max_length=256),
         Matches(r"^[A-Za-z0-9_.:/-]+$", "must be a model input name"),
     ] = Field(description="Request input that holds the entity key, such as user_id.")
+    on_missing: Literal["default", "null", "reject"] = Field(
+        default="default",
+        description="What a row gets when its entity has no online value (never materialized, "
+        "or expired after the FeatureView's ttl) or a feature of it is null: default (the "
+        "model input type's zero), null (NaN; floating-point model inputs only) or reject "
+        "(the request is answered 404, naming the entity).",
+    )
 
 
 class PredictionLog(ApiModel):
