@@ -3,7 +3,13 @@
 Each logged request is one entry of a Redis stream (`sextant:predictions:MODEL`, trimmed
 with `MAXLEN ~ maxLength`) with the fields `id` (the request id, also returned to the
 client in the `Sextant-Request-Id` header), `time`, `model`, `version`, `track`,
-`inputs` and `outputs` (JSON objects of tensor name to rows).
+`inputs` and `outputs` (JSON objects of tensor name to rows). A sorted set next to it
+(`sextant:prediction-ids:MODEL`, request id scored by time, trimmed to exactly maxLength)
+says which request ids are in the log, so ground truth (sextant_runtime.groundtruth) can
+refuse a label for a request that was never logged.
+
+Sampling happens when the request arrives (`next_id()`), so only a logged request gets an
+id and the header: a client that receives one can send its label later.
 
 Logging never slows or fails a request. The inference thread calls `offer()`, which
 samples and appends a reference to the batch's arrays to a bounded deque (no copy, no
@@ -15,6 +21,8 @@ dropped and counted, and the writer backs off before it tries again.
 `read_window()` is the other end: the last N rows of the log as an Arrow table whose
 columns are the input and output tensors (a tensor with k values per row becomes k
 columns, `NAME_0` ... `NAME_{k-1}`), which is what `sextant drift check --window` tests.
+The output tensors' names are in the schema metadata (`OUTPUTS_METADATA`), in the model's
+order, so the check knows which columns are predictions.
 """
 
 from __future__ import annotations
@@ -38,11 +46,17 @@ from sextant_runtime.batcher import BatchObserver, Outputs, Pending
 log = logging.getLogger(__name__)
 
 STREAM_PREFIX = "sextant:predictions:"
+IDS_PREFIX = "sextant:prediction-ids:"
 READ_CHUNK = 1000
+OUTPUTS_METADATA = b"sextant.outputs"
 
 
 def stream_key(model: str) -> str:
     return f"{STREAM_PREFIX}{model}"
+
+
+def ids_key(model: str) -> str:
+    return f"{IDS_PREFIX}{model}"
 
 
 @dataclass(frozen=True)
@@ -68,6 +82,7 @@ class PredictionLog:
     def __init__(self, settings: LogSettings, model: str, version: str, track: str) -> None:
         self.settings = settings
         self.key = stream_key(model)
+        self.ids_key = ids_key(model)
         self._static = {"model": model, "version": version, "track": track}
         self._buffer: collections.deque[tuple[str, float, Any, Any]] = collections.deque()
         self._wake = threading.Event()
@@ -80,7 +95,10 @@ class PredictionLog:
         self._ids = itertools.count()
         self._id_prefix = os.urandom(6).hex()
 
-    def next_id(self) -> str:
+    def next_id(self) -> str | None:
+        """A new request id when this request is sampled for the log, else None."""
+        if not self.sampled():
+            return None
         return f"{self._id_prefix}-{next(self._ids):x}"
 
     def start(self) -> None:
@@ -140,6 +158,9 @@ class PredictionLog:
 
     def _write(self, client: Any, batch: list[tuple[str, float, Any, Any]]) -> bool:
         pipe = client.pipeline(transaction=False)
+        # One ZADD and one trim per batch keep the id index at maxLength newest ids.
+        pipe.zadd(self.ids_key, {request_id: at for request_id, at, _, _ in batch})
+        pipe.zremrangebyrank(self.ids_key, 0, -self.settings.max_length - 1)
         for request_id, at, inputs, outputs in batch:
             pipe.xadd(
                 self.key,
@@ -186,8 +207,9 @@ class PredictionLog:
 class LoggingObserver(BatchObserver):
     """The batch observer as a fan-out: metrics first, then the prediction log.
 
-    Runs on the inference thread: per sampled request it slices the batch's outputs
-    (views, no copy) and enqueues; encoding and Redis are the writer thread's.
+    Runs on the inference thread: per request that got an id (sampled on arrival) it
+    slices the batch's outputs (views, no copy) and enqueues; encoding and Redis are the
+    writer thread's.
     """
 
     def __init__(self, inner: BatchObserver, prediction_log: PredictionLog) -> None:
@@ -202,7 +224,7 @@ class LoggingObserver(BatchObserver):
         for pending in batch:
             request = pending.request
             rows = request.rows
-            if request.log_id is not None and self.log.sampled():
+            if request.log_id is not None:
                 mine = {name: value[start : start + rows] for name, value in outputs.items()}
                 self.log.enqueue(request.log_id, request.inputs, mine)
             start += rows
@@ -237,7 +259,15 @@ def read_window(redis_url: str, key: str, rows: int) -> Any:
             last = chunk[-1][0].decode()
     finally:
         client.close()
-    return pa.table(_columns(entries, rows))
+    columns, outputs = _columns(entries, rows)
+    return pa.table(columns, metadata={OUTPUTS_METADATA: orjson.dumps(outputs)})
+
+
+def output_names(table: Any) -> list[str]:
+    """The output tensors' names of a window read by `read_window`, in the model's order."""
+    metadata = table.schema.metadata or {}
+    raw = metadata.get(OUTPUTS_METADATA)
+    return [str(name) for name in orjson.loads(raw)] if raw else []
 
 
 def _rows_of(fields: dict[bytes, bytes]) -> int:
@@ -247,13 +277,16 @@ def _rows_of(fields: dict[bytes, bytes]) -> int:
     return 1
 
 
-def _columns(entries: list[dict[bytes, bytes]], rows: int) -> dict[str, Any]:
+def _columns(entries: list[dict[bytes, bytes]], rows: int) -> tuple[dict[str, Any], list[str]]:
     tensors: dict[str, list[np.ndarray]] = collections.defaultdict(list)
     meta: dict[str, list[str]] = collections.defaultdict(list)
+    outputs: dict[str, None] = {}  # an ordered set
     for fields in reversed(entries):  # oldest first
         n = 0
         for part in (b"inputs", b"outputs"):
             for name, value in orjson.loads(fields.get(part, b"{}")).items():
+                if part == b"outputs":
+                    outputs[name] = None
                 array = np.asarray(value)
                 array = array.reshape(len(array), -1) if array.ndim else array.reshape(1, 1)
                 tensors[name].append(array)
@@ -276,4 +309,4 @@ def _columns(entries: list[dict[bytes, bytes]], rows: int) -> dict[str, Any]:
                 columns[f"{name}_{i}"] = matrix[:, i]
     for name, values in meta.items():
         columns[name] = values[-rows:]
-    return columns
+    return columns, list(outputs)

@@ -6,7 +6,8 @@ RSGI adapter is what `sextant serve` runs under granian; the ASGI adapter runs t
 code under any ASGI server or in-process in tests.
 
 Routes (API.md): GET /v2/health/live, /v2/health/ready, /v2, /v2/models/NAME[/versions/V],
-/v2/models/NAME[/versions/V]/ready, /metrics; POST /v2/models/NAME[/versions/V]/infer.
+/v2/models/NAME[/versions/V]/ready, /metrics; POST /v2/models/NAME[/versions/V]/infer,
+POST /v2/models/NAME[/versions/V]/ground-truth (labels for logged requests, groundtruth.py).
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from sextant_runtime.protocol import Codec, error_body
 
 if TYPE_CHECKING:
     from sextant_runtime.features.enrich import Enricher
+    from sextant_runtime.groundtruth import LabelStore
     from sextant_runtime.predictionlog import PredictionLog
 
 Headers = list[tuple[str, str]]
@@ -79,6 +81,8 @@ class InferenceServer:
         self._idle: asyncio.Event | None = None  # set when inflight drops to 0, once asked
         self._max_body = config.max_request_bytes
         self._infer_paths: frozenset[str] = frozenset()
+        self._label_paths: frozenset[str] = frozenset()
+        self._labels: LabelStore | None = None  # made on the first ground-truth call
         self._get_routes: dict[str, Callable[[], Response]] = {}
         self._route()
 
@@ -114,6 +118,7 @@ class InferenceServer:
         base = f"/v2/models/{self.name}"
         versioned = f"{base}/versions/{self.version}"
         self._infer_paths = frozenset((f"{base}/infer", f"{versioned}/infer"))
+        self._label_paths = frozenset((f"{base}/ground-truth", f"{versioned}/ground-truth"))
         self._get_routes = {
             "/v2/health/live": self._live,
             "/v2/health/ready": self._ready,
@@ -142,6 +147,8 @@ class InferenceServer:
             if method != "POST":
                 return _json(405, {"error": f"{path} takes POST"})
             return await self._infer(header, read_body)
+        if path in self._label_paths:
+            return await self._ground_truth(method, path, read_body)
         route = self._get_routes.get(path)
         if route is not None:
             if method not in ("GET", "HEAD"):
@@ -215,6 +222,30 @@ class InferenceServer:
         if request_id is not None:
             headers = [*headers, (REQUEST_ID_HEADER, request_id)]
         return 200, headers, body
+
+    # -- ground truth ---------------------------------------------------------------------
+
+    async def _ground_truth(self, method: str, path: str, read_body: BodyReader) -> Response:
+        from sextant_runtime.groundtruth import LabelStore  # noqa: PLC0415 - off the hot path
+
+        if method != "POST":
+            return _json(405, {"error": f"{path} takes POST"})
+        try:
+            if self.prediction_log is None:
+                raise ModelNotFound(
+                    "ground truth joins the prediction log, which is off here "
+                    "(--prediction-log-url)"
+                )
+            if self.codec is None:
+                raise Unavailable(f"model {self.name!r} is not ready: {self.reason}")
+            if self._labels is None:
+                # A string label is a type error only where the prediction is numeric.
+                outputs = self.codec.signature.outputs
+                numeric = bool(outputs) and outputs[0].datatype != "BYTES"
+                self._labels = LabelStore(self.prediction_log.settings, self.name, numeric)
+            return _json(200, await self._labels.record(await read_body(self._max_body)))
+        except InferenceError as err:
+            return _error(err)
 
     # -- health and metadata --------------------------------------------------------------
 

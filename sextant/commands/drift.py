@@ -5,6 +5,10 @@ window is another such file (`--current`) or the last `--window` rows of a model
 prediction log in Redis (`--redis-url` and `--model`, or `--stream`). `check` prints the
 result as JSON (DriftMonitor's `status.lastCheck`); `report` writes an HTML page.
 
+Performance (concept drift) comes with it: from the prediction log, the ground truth
+posted to the runtime (`sextant:labels:MODEL`) is joined by request id; from a file,
+`--target` names the label column and `--prediction` the predicted one.
+
 Exit status: 0 whether or not drift was found (the verdict is in the output), 1 when the
 data cannot be read, 2 on a usage error.
 """
@@ -24,6 +28,7 @@ if TYPE_CHECKING:
     import pyarrow as pa
 
     from sextant_runtime.drift import DriftResult, Feature, WindowStreaks
+    from sextant_runtime.drift.types import Performance
 
 TESTS = ("auto", "ks", "chisquare", "z", "psi", "wasserstein", "jensenshannon")
 
@@ -63,6 +68,16 @@ def _data_options(command: Callable[..., Any]) -> Callable[..., Any]:
                           "(needs --state)."),
         click.option("--state", type=click.Path(dir_okay=False, path_type=Path),
                      help="JSON file keeping the window streaks between runs."),
+        click.option("--target", metavar="COLUMN",
+                     help="Performance of a --current file: its label column."),
+        click.option("--prediction", metavar="NAME",
+                     help="The prediction compared with labels: an output tensor of the log "
+                          "(default: the model's first) or a column (default: prediction)."),
+        click.option("--task", type=click.Choice(["auto", "classification", "regression"]),
+                     default="auto", show_default=True,
+                     help="auto: classification for integer, string or per-class outputs."),
+        click.option("--labels-stream", metavar="KEY",
+                     help="Ground truth stream (default with --model: sextant:labels:MODEL)."),
     ]  # fmt: skip
     return functools.reduce(lambda cmd, option: option(cmd), reversed(options), command)
 
@@ -145,6 +160,10 @@ def _run(
     correction: str,
     consecutive: int,
     state: Path | None,
+    target: str | None,
+    prediction: str | None,
+    task: str,
+    labels_stream: str | None,
 ) -> DriftResult:
     from sextant_runtime.drift import DriftOptions, check_drift
 
@@ -184,7 +203,53 @@ def _run(
             streaks.save(state)
         except OSError as err:
             raise click.ClickException(f"{state}: {err}") from err
+    if target is not None and current is None:
+        raise click.UsageError("--target is for --current files; the log's labels are posted")
+    if labels_stream is None and current is None and model is not None:
+        from sextant_runtime.groundtruth import labels_key
+
+        labels_stream = labels_key(model)
+    result.performance = _performance(
+        current_table,
+        target=target,
+        prediction=prediction,
+        task=task,
+        redis_url=redis_url if current is None else None,
+        labels_stream=labels_stream,
+    )
     return result
+
+
+def _performance(
+    table: pa.Table,
+    *,
+    target: str | None,
+    prediction: str | None,
+    task: str,
+    redis_url: str | None,
+    labels_stream: str | None,
+) -> Performance | None:
+    """Labels against predictions: a file's target column, or the posted ground truth."""
+    import redis
+
+    from sextant_runtime.drift.performance import from_columns, join_window
+    from sextant_runtime.groundtruth import read_labels
+    from sextant_runtime.predictionlog import output_names
+
+    try:
+        if target is not None:
+            return from_columns(table, target, prediction or "prediction", task)  # type: ignore[arg-type]
+        if redis_url is None or labels_stream is None:
+            return None
+        name = prediction or next(iter(output_names(table)), None)
+        if name is None:  # entries without outputs: nothing to hold labels against
+            return None
+        labels = read_labels(redis_url, labels_stream)
+        return join_window(table, labels, name, task)  # type: ignore[arg-type]
+    except ValueError as err:
+        raise click.UsageError(str(err)) from err
+    except (redis.RedisError, OSError) as err:
+        raise click.ClickException(f"ground truth {labels_stream} at {redis_url}: {err}") from err
 
 
 def _feature(spec: str) -> Feature:

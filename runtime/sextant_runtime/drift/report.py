@@ -1,15 +1,16 @@
 """The drift report: one self-contained HTML page, inline SVG, no script, no CDN.
 
-A summary (dataset verdict, share of drifted features, one row per feature) and a section
-per feature: reference and current distributions side by side (shares per bin or per
-category), the test, its statistic, p-value, threshold and verdict, and data quality.
+A summary (dataset verdict, share of drifted features, one row per feature), model
+performance when ground truth was joined, and a section per feature: reference and
+current distributions side by side (shares per bin or per category), the test, its
+statistic, p-value, threshold and verdict, and data quality.
 """
 
 from __future__ import annotations
 
 from html import escape
 
-from sextant_runtime.drift.types import Distribution, DriftResult, FeatureResult
+from sextant_runtime.drift.types import Distribution, DriftResult, FeatureResult, Performance
 
 WIDTH, HEIGHT, MARGIN = 640, 180, 28
 REFERENCE_COLOUR, CURRENT_COLOUR = "#4c78a8", "#f58518"
@@ -45,7 +46,28 @@ def render_html(result: DriftResult, title: str = "Sextant drift report") -> str
         f"{rows}</table>"
     )
     sections = "".join(_section(i, feature) for i, feature in enumerate(result.features))
-    return f"{head}{violations}{summary}{sections}</body></html>\n"
+    performance = _performance(result.performance)
+    return f"{head}{violations}{performance}{summary}{sections}</body></html>\n"
+
+
+def _performance(performance: Performance | None) -> str:
+    if performance is None:
+        return ""
+    averaged = (
+        " (precision, recall and F1 macro-averaged)" if performance.task == "classification" else ""
+    )
+    lead = (
+        f'<p id="performance-summary">{performance.task.capitalize()}{averaged}: '
+        f"{performance.sample_size} labelled rows of {performance.window_rows}, prediction "
+        f"{escape(performance.prediction)}.</p>"
+    )
+    rows = "".join(
+        f"<tr><th>{escape(name)}</th><td>{_fmt(value)}</td></tr>"
+        for name, value in performance.metrics.items()
+    )
+    note = f"<p>{escape(performance.message)}</p>" if performance.message else ""
+    table = f'<table id="performance">{rows}</table>' if rows else ""
+    return f"<h2>Performance</h2>{lead}{table}{note}"
 
 
 def _verdict(feature: FeatureResult) -> tuple[str, str]:

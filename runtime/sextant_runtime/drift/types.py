@@ -169,6 +169,42 @@ class FeatureResult:
 
 
 @dataclass
+class Performance:
+    """Model performance on the labelled rows of a window (ground truth joined by id).
+
+    Classification: accuracy, and precision, recall and F1 macro-averaged over the classes
+    seen in labels or predictions (every class weighs the same, binary problems too).
+    Regression: MAE, RMSE and R2 (null when the labels are constant: R2 is undefined).
+    """
+
+    task: Literal["classification", "regression"]
+    prediction: str  # the tensor or column compared with the labels
+    sample_size: int  # labelled rows with a prediction, the rows the metrics are over
+    window_rows: int  # rows of the window, labelled or not
+    metrics: dict[str, float | None] = field(default_factory=dict)
+    classes: int | None = None  # classification: distinct classes in labels and predictions
+    excluded: int = 0  # labelled rows left out: a label list whose length is not the rows'
+    message: str = ""
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "task": self.task,
+            "prediction": self.prediction,
+            "sampleSize": self.sample_size,
+            "windowRows": self.window_rows,
+            "metrics": {name: _number(value) for name, value in self.metrics.items()},
+        }
+        if self.task == "classification":
+            out["average"] = "macro"
+            out["classes"] = self.classes
+        if self.excluded:
+            out["excluded"] = self.excluded
+        if self.message:
+            out["message"] = self.message
+        return out
+
+
+@dataclass
 class DriftResult:
     features: list[FeatureResult]
     sample_size: int  # rows in the current window
@@ -180,6 +216,7 @@ class DriftResult:
     tested_features: int
     schema_violations: list[str] = field(default_factory=list)
     options: DriftOptions = field(default_factory=DriftOptions)
+    performance: Performance | None = None  # when ground truth was joined
 
     def feature(self, name: str) -> FeatureResult:
         for result in self.features:
@@ -198,6 +235,7 @@ class DriftResult:
             "testedFeatures": self.tested_features,
             "schemaViolations": self.schema_violations,
             "features": [feature.to_json() for feature in self.features],
+            **({} if self.performance is None else {"performance": self.performance.to_json()}),
         }
 
 

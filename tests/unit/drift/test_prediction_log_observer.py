@@ -66,5 +66,11 @@ def test_a_full_buffer_drops_and_counts() -> None:
 
 
 def test_request_ids_are_unique() -> None:
-    log = _log()
+    log = _log(sample_rate=1.0)
     assert len({log.next_id() for _ in range(1000)}) == 1000
+
+
+def test_only_a_sampled_request_gets_an_id() -> None:
+    assert _log(sample_rate=0.0).next_id() is None
+    ids = [_log(sample_rate=0.1).next_id() for _ in range(2000)]
+    assert 100 < sum(request_id is not None for request_id in ids) < 320
