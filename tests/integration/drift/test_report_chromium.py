@@ -18,6 +18,7 @@ import pyarrow as pa
 import pytest
 
 from sextant_runtime.drift import check_drift
+from sextant_runtime.drift.performance import from_columns
 from sextant_runtime.drift.report import render_html
 
 PROBE = """<script>
@@ -70,3 +71,41 @@ def test_every_feature_chart_is_drawn_in_chromium(tmp_path: Path) -> None:
         assert by_feature[name]["height"] == 180
         assert by_feature[name]["bars"] >= 4
     assert by_feature["empty"]["bars"] == 0
+
+
+PERFORMANCE_PROBE = """<script>
+const table = document.getElementById('performance');
+const out = document.createElement('pre');
+out.id = 'probe';
+out.textContent = JSON.stringify({
+  summary: document.getElementById('performance-summary').textContent,
+  rows: [...table.querySelectorAll('tr')].map(r => [r.cells[0].textContent,
+                                                     r.cells[1].textContent]),
+  visible: table.getBoundingClientRect().height > 0});
+document.body.appendChild(out);
+</script>"""
+
+
+def test_performance_from_ground_truth_is_shown_in_chromium(tmp_path: Path) -> None:
+    rng = np.random.default_rng(9)
+    ref = pa.table({"amount": rng.normal(0, 1, 500)})
+    cur = pa.table({"amount": rng.normal(0, 1, 400), "target": [0, 1, 1, 2] * 100,
+                    "prediction": [0, 1, 2, 2] * 100})  # fmt: skip
+    result = check_drift(ref, cur)
+    result.performance = from_columns(cur, "target", "prediction")
+    page = tmp_path / "report.html"
+    page.write_text(render_html(result).replace("</body>", PERFORMANCE_PROBE + "</body>"))
+    done = subprocess.run(
+        [_chromium(), "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
+         f"--user-data-dir={tmp_path / 'profile'}", "--dump-dom", page.as_uri()],
+        capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-2000:]
+    match = re.search(r'<pre id="probe">(.*?)</pre>', done.stdout, re.S)
+    assert match, done.stdout[-2000:]
+    probe = json.loads(match.group(1).replace("&quot;", '"').replace("&amp;", "&"))
+    assert probe["visible"]
+    assert probe["summary"].startswith("Classification (precision, recall and F1 macro")
+    assert "400 labelled rows of 400" in probe["summary"]
+    assert dict(probe["rows"]) == {"accuracy": "0.75", "precision": "0.8333",
+                                   "recall": "0.8333", "f1": "0.7778"}  # fmt: skip
