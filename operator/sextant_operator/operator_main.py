@@ -9,6 +9,7 @@ from typing import Any
 import kopf
 
 from sextant_operator import handlers, pending
+from sextant_operator.driftmonitor import handlers as driftmonitor_handlers
 from sextant_operator.kube import Kube, load_api_client
 from sextant_operator.reconcile import ModelDeploymentReconciler
 from sextant_operator.settings import OperatorSettings
@@ -39,6 +40,7 @@ def run_operator(
     reconciler = ModelDeploymentReconciler(Kube(load_api_client()), settings)
     handlers.register(registry, reconciler, settings.resync_seconds)
     pending.register(registry)
+    driftmonitor_handlers.register(registry, settings)
 
     @kopf.on.login(registry=registry)
     def login(**kwargs: Any) -> kopf.ConnectionInfo | None:

@@ -1,8 +1,8 @@
 """What the API accepts before this operator implements it: said in status, never ignored.
 
-FeatureView and DriftMonitor objects are accepted by the CRDs but not reconciled yet;
-each gets `Ready=False` with reason NotImplemented and a Warning Event, so `kubectl get`,
-Argo CD and Flux show that nothing happens instead of a silent success. ModelDeployment
+FeatureView objects are accepted by the CRD but not reconciled yet; each gets `Ready=False`
+with reason NotImplemented and a Warning Event, so `kubectl get`, Argo CD and Flux show
+that nothing happens instead of a silent success. ModelDeployment
 fields that have no effect yet get a condition of their own (see inert.py).
 """
 
@@ -17,7 +17,7 @@ from sextant_operator.api import GROUP, VERSION, Condition
 from sextant_operator.conditions import set_condition
 from sextant_operator.inert import NOT_IMPLEMENTED
 
-PENDING_KINDS = {"featureviews": "FeatureView", "driftmonitors": "DriftMonitor"}
+PENDING_KINDS = {"featureviews": "FeatureView"}
 
 
 def pending_kind_message(kind: str) -> str:

@@ -27,7 +27,7 @@ def namespace(kube: KubeAccess) -> Iterator[str]:
 
 @pytest.mark.parametrize(
     ("example", "resource"),
-    [("featureview.yaml", "featureview/user-features"), ("driftmonitor.yaml", "driftmonitor")],
+    [("featureview.yaml", "featureview/user-features")],
 )
 def test_kind_without_a_reconciler_is_not_ready_and_says_not_implemented(
     kube: KubeAccess,
