@@ -24,6 +24,7 @@ from sextant_operator.api.modeldeployment import (
     ModelDeploymentSpec,
     ModelDeploymentStatus,
     ResolvedModel,
+    SetHeaderRoute,
 )
 from sextant_operator.kube import Kube
 from sextant_operator.predictionlog import with_prediction_log_condition
@@ -43,6 +44,7 @@ from sextant_operator.rollout import (
     VersionState,
     decide,
     gatewayapi,
+    headerroutes,
 )
 from sextant_operator.rollout.status import progressive_status
 from sextant_operator.settings import OperatorSettings
@@ -79,10 +81,32 @@ def _route_weight(md: ModelDeployment, route: dict[str, Any] | None) -> int | No
     return gatewayapi.route_weight(route, *gatewayapi.service_names(md.metadata.name))
 
 
-def _taken_off(md: ModelDeployment, route: dict[str, Any] | None, weight: int | None) -> bool:
-    """Whether the canary's weight on the route goes down."""
+def _known_header_routes(md: ModelDeployment) -> list[SetHeaderRoute]:
+    rollout = md.status.rollout if md.status else None
+    return headerroutes.known_routes(md.spec, rollout.header_routes if rollout else [])
+
+
+def _header_routes(md: ModelDeployment, route: dict[str, Any] | None) -> tuple[SetHeaderRoute, ...]:
+    """The header routes (setHeaderRoute) whose rules are on the route."""
+    assert md.metadata.name is not None
+    services = gatewayapi.service_names(md.metadata.name)
+    return headerroutes.present(route, *services, _known_header_routes(md))
+
+
+def _taken_off(md: ModelDeployment, route: dict[str, Any] | None, decision: Decision) -> bool:
+    """Whether the canary's weight on the route goes down, or a header route goes."""
     current = _route_weight(md, route)
-    return weight is not None and current is not None and weight < current
+    weight = decision.route_weight
+    if weight is not None and current is not None and weight < current:
+        return True
+    if route is None or decision.header_routes is None:
+        return False
+    assert md.metadata.name is not None
+    services = gatewayapi.service_names(md.metadata.name)
+    ops = headerroutes.header_patch(
+        route, *services, decision.header_routes, _known_header_routes(md)
+    )
+    return headerroutes.removes_any(ops)
 
 
 def tokens(annotations: dict[str, str]) -> Tokens:
@@ -148,6 +172,7 @@ class ProgressiveReconciler:
             analysis=judged.verdict,
             analysis_message=judged.message,
             route_weight=_route_weight(md, route),
+            header_routes=_header_routes(md, route),
         )
         decision = judged.into(md.spec, decide(md.spec, judged.status, seen, now))
         url = self._apply(md, decision, observed, route)
@@ -191,14 +216,14 @@ class ProgressiveReconciler:
         # version: off first, before the canary Service may move to a version not ready yet
         # (a new target). Otherwise the Services first: a weight only ever moves to a
         # Service already on its version (at the end both select the version that serves).
-        off_first = decision.canary is not None and _taken_off(md, route, decision.route_weight)
+        off_first = decision.canary is not None and _taken_off(md, route, decision)
         if off_first:
-            self._set_route_weight(md, route, decision.route_weight)
+            self._set_route_weight(md, route, decision)
         for child in self._shared_children(ctx, decision):
             self.kube.apply(child)
             keep.add((child["kind"], child["metadata"]["name"]))
         if not off_first:
-            self._set_route_weight(md, route, decision.route_weight)
+            self._set_route_weight(md, route, decision)
         settled = all(
             observed.versions.get(w.artifact.version, VersionState(0, 0, 0)).ready >= w.replicas
             for w in decision.versions
@@ -254,20 +279,26 @@ class ProgressiveReconciler:
             return None  # no Gateway API in this cluster: the rollout holds and says why
 
     def _set_route_weight(
-        self, md: ModelDeployment, route: dict[str, Any] | None, weight: int | None
+        self, md: ModelDeployment, route: dict[str, Any] | None, decision: Decision
     ) -> None:
-        """Only the two backendRef weights change; every other field of the route is the
-        user's (GitOps tools fight anything else a controller touches)."""
+        """Only the two backendRef weights change, and the header routes' own rules come and
+        go; every other field of the route is the user's (GitOps tools fight anything else a
+        controller touches). One guarded JSON patch for both."""
+        weight = decision.route_weight
         if route is None or weight is None:
             return
         assert md.metadata.name is not None
         stable, canary = gatewayapi.service_names(md.metadata.name)
         ops = gatewayapi.weight_patch(route, stable, canary, weight)
+        if decision.header_routes is not None:
+            known = _known_header_routes(md)
+            ops += headerroutes.header_patch(route, stable, canary, decision.header_routes, known)
         if not ops:
             return
         meta = route["metadata"]
-        log.info("%s/%s: HTTPRoute %s canary weight %d%%", meta["namespace"], md.metadata.name,
-                 meta["name"], weight)  # fmt: skip
+        names = [h.name for h in decision.header_routes or ()]
+        log.info("%s/%s: HTTPRoute %s canary weight %d%%, header routes %s", meta["namespace"],
+                 md.metadata.name, meta["name"], weight, names)  # fmt: skip
         self.kube.json_patch(HTTP_ROUTE_API, "HTTPRoute", meta["namespace"], meta["name"], ops)
 
     def _with_tracking_uri(self, md: ModelDeployment, artifact: ModelArtifact) -> ModelArtifact:

@@ -283,8 +283,53 @@ class StepAnalysis(ApiModel):
     """Run spec.rollout.analysis once, now; the rollout aborts if it fails."""
 
 
+HeaderName = Annotated[
+    str,
+    StringConstraints(min_length=1, max_length=256),
+    Matches(r"^[A-Za-z0-9!#$%&'*+.^_`|~-]+$", "must be an HTTP header name, such as x-cohort"),
+]
+
+
+class HeaderMatch(ApiModel):
+    """One request header a cohort carries (a Gateway API HTTPHeaderMatch)."""
+
+    header: HeaderName = Field(description="Header name, such as x-cohort; case-insensitive.")
+    value: Annotated[str, StringConstraints(min_length=1, max_length=4096)] = Field(
+        description="The value it must have (Exact) or match (RegularExpression)."
+    )
+    type: Literal["Exact", "RegularExpression"] = Field(
+        default="Exact",
+        description="Exact, or RegularExpression (its dialect is the Gateway implementation's).",
+    )
+
+
+class SetHeaderRoute(ApiModel):
+    """Send every request that carries these headers to the canary (GatewayAPI routing)."""
+
+    name: Annotated[
+        str,
+        StringConstraints(min_length=1, max_length=63),
+        Matches(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$", "must be lowercase letters, digits and '-'"),
+    ] = Field(description="Names the header route; a later step with this name replaces it.")
+    match: Annotated[list[HeaderMatch], Field(min_length=1, max_length=8)] | None = Field(
+        default=None,
+        description="Headers a request must all carry to go to the canary. Omitted: the "
+        "header route of this name is removed.",
+    )
+
+    @cel(
+        "!has(self.match) || self.match.all(m, "
+        "self.match.exists_one(n, n.header.lowerAscii() == m.header.lowerAscii()))",
+        "spec.rollout.canary.steps[*].setHeaderRoute.match: each header may appear only once",
+        field_path=".match",
+    )
+    def _unique_headers(self) -> bool:
+        names = [m.header.lower() for m in self.match or []]
+        return len(set(names)) == len(names)
+
+
 class CanaryStep(ApiModel):
-    """One step of a canary rollout; exactly one of setWeight, pause, analysis."""
+    """One step of a canary rollout; exactly one of setWeight, pause, analysis, setHeaderRoute."""
 
     set_weight: Annotated[Int32, Field(ge=0, le=100)] | None = Field(
         default=None, description="Send this percentage (0-100) of traffic to the canary."
@@ -293,15 +338,21 @@ class CanaryStep(ApiModel):
     analysis: StepAnalysis | None = Field(
         default=None, description="Run spec.rollout.analysis once; abort when it fails."
     )
+    set_header_route: SetHeaderRoute | None = Field(
+        default=None,
+        description="GatewayAPI routing only: send a cohort (requests with these headers) to "
+        "the canary, whatever the weight; removed at promotion and abort.",
+    )
 
     @cel(
         "(has(self.setWeight) ? 1 : 0) + (has(self.pause) ? 1 : 0) + "
-        "(has(self.analysis) ? 1 : 0) == 1",
-        "spec.rollout.canary.steps: each step must have exactly one of setWeight, pause or "
-        "analysis",
+        "(has(self.analysis) ? 1 : 0) + (has(self.setHeaderRoute) ? 1 : 0) == 1",
+        "spec.rollout.canary.steps: each step must have exactly one of setWeight, pause, "
+        "analysis or setHeaderRoute",
     )
     def _exactly_one_action(self) -> bool:
-        return [self.set_weight, self.pause, self.analysis].count(None) == 2
+        actions = [self.set_weight, self.pause, self.analysis, self.set_header_route]
+        return actions.count(None) == 3
 
 
 class GatewayApiRouting(ApiModel):
@@ -355,6 +406,49 @@ class Canary(ApiModel):
         description="Steps run in order; after the last one the canary is promoted."
     )
     traffic_routing: TrafficRouting = nested(TrafficRouting, "How weights become traffic.")
+    abort_scale_down_delay_seconds: Annotated[Int32, Field(ge=0, le=86400)] | None = Field(
+        default=None,
+        description="GatewayAPI routing only: seconds an aborted canary keeps its pods after "
+        "its traffic went back to stable (in-flight requests finish, the gateway catches up); "
+        "0 removes them at once. Default 30. With Replicas routing the canary's pods are its "
+        "traffic, so they go at once.",
+    )
+
+    @cel(
+        "self.trafficRouting.type == 'GatewayAPI' || !self.steps.exists(s, has(s.setHeaderRoute))",
+        "spec.rollout.canary.steps: setHeaderRoute needs trafficRouting.type GatewayAPI",
+        field_path=".trafficRouting.type",
+        reason="FieldValueInvalid",
+    )
+    def _header_routes_need_gateway_api(self) -> bool:
+        return self.traffic_routing.type == "GatewayAPI" or all(
+            step.set_header_route is None for step in self.steps
+        )
+
+    @cel(
+        "self.steps.all(s, !has(s.setHeaderRoute) || has(s.setHeaderRoute.match) || "
+        "self.steps.exists(t, has(t.setHeaderRoute) && has(t.setHeaderRoute.match) && "
+        "t.setHeaderRoute.name == s.setHeaderRoute.name))",
+        "spec.rollout.canary.steps: a setHeaderRoute without match removes a header route, "
+        "but no step sets one of that name",
+        field_path=".steps",
+    )
+    def _removed_header_routes_exist(self) -> bool:
+        routes = [s.set_header_route for s in self.steps if s.set_header_route is not None]
+        named = {r.name for r in routes if r.match is not None}
+        return all(r.name in named for r in routes)
+
+    @cel(
+        "!has(self.abortScaleDownDelaySeconds) || self.trafficRouting.type == 'GatewayAPI'",
+        "spec.rollout.canary.abortScaleDownDelaySeconds needs trafficRouting.type GatewayAPI: "
+        "with Replicas routing an aborted canary's pods take traffic until they are gone",
+        field_path=".abortScaleDownDelaySeconds",
+        reason="FieldValueForbidden",
+    )
+    def _abort_delay_needs_gateway_api(self) -> bool:
+        return self.abort_scale_down_delay_seconds is None or (
+            self.traffic_routing.type == "GatewayAPI"
+        )
 
 
 class BlueGreen(ApiModel):
@@ -372,6 +466,11 @@ class BlueGreen(ApiModel):
     scale_down_delay_seconds: Annotated[Int32, Field(ge=0, le=86400)] = Field(
         default=30,
         description="Seconds the old version keeps running after the switch, for rollback.",
+    )
+    abort_scale_down_delay_seconds: Annotated[Int32, Field(ge=0, le=86400)] = Field(
+        default=30,
+        description="Seconds an aborted preview keeps its pods after active went back to "
+        "stable; 0 removes them at once.",
     )
 
 
@@ -769,6 +868,16 @@ class RolloutStatus(ApiModel):
         "retried, while a newer version starts afresh.",
     )
     abort_time: datetime | None = Field(default=None, description="When the abort happened.")
+    abort_scale_down_time: datetime | None = Field(
+        default=None,
+        description="When the aborted version's pods are removed: abortScaleDownDelaySeconds "
+        "after the abort.",
+    )
+    header_routes: Annotated[list[SetHeaderRoute], Field(max_length=32)] = Field(
+        default_factory=list,
+        description="Header routes the canary steps so far put on the HTTPRoute (GatewayAPI); "
+        "all are removed at promotion and abort.",
+    )
 
 
 class ModelDeploymentStatus(ResourceStatus):

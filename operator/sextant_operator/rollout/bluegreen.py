@@ -19,6 +19,7 @@ from sextant_operator.rollout.progress import (
     analysis_failed_event,
     analysis_gate,
     deadline_event,
+    promotion_held,
     waiting,
 )
 from sextant_operator.rollout.types import Event, Tokens
@@ -64,14 +65,29 @@ def _until_switch(p: Progress, settings: BlueGreen) -> Result:
             return Result(rollout, aborted=True, events=(analysis_failed_event(rollout),))
         if verdict == "hold":
             return _hold(p, rollout)
-    if not (settings.auto_promotion or promote):
-        message = f"preview {p.new_version} ready; waiting for `sextant promote`"
-        return _hold(p, rollout.model_copy(update={"state": "Paused", "message": message}))
+    held = _held_short_of_switch(p, settings, rollout)
+    if held is not None:
+        return held
     message = f"active switched to {p.new_version}"
     rollout = rollout.model_copy(update={"switch_time": p.now, "message": message})
     consumed = Tokens(promote=promote, full=promote and p.tokens.full)
     switched = _hold(p, rollout, switched=True, consumed=consumed)
     return replace(switched, events=(Event("Normal", "Switched", message),))
+
+
+def _held_short_of_switch(
+    p: Progress, settings: BlueGreen, rollout: RolloutStatus
+) -> Result | None:
+    """Ready and analysed, yet held: stale features, or no auto-promotion. `promote` wins."""
+    if p.tokens.promote:
+        return None
+    if p.promotion_hold:
+        rollout, events = promotion_held(p, rollout)
+        return replace(_hold(p, rollout), events=events)
+    if not settings.auto_promotion:
+        message = f"preview {p.new_version} ready; waiting for `sextant promote`"
+        return _hold(p, rollout.model_copy(update={"state": "Paused", "message": message}))
+    return None
 
 
 def _hold(

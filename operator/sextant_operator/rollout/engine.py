@@ -9,9 +9,10 @@ once the stable has its pods ready again.
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sextant_operator.api.modeldeployment import (
+    BlueGreen,
     CanaryStatus,
     ModelDeploymentSpec,
     ModelDeploymentStatus,
@@ -31,6 +32,7 @@ from sextant_operator.rollout.types import (
 )
 
 NO_PODS = VersionState(replicas=0, total=0, ready=0)
+DEFAULT_ABORT_SCALE_DOWN_DELAY = 30  # GatewayAPI canaries, as BlueGreen's field default
 
 
 @dataclass
@@ -39,7 +41,9 @@ class _Frame:
 
     seen: Observations
     blue_green: bool
+    now: datetime
     gateway: bool = False  # Canary with GatewayAPI routing: weights on the user's HTTPRoute
+    abort_delay: int = 0  # abortScaleDownDelaySeconds in effect
     events: list[Event] = field(default_factory=list)
     consumed: Tokens = field(default_factory=Tokens)
 
@@ -65,7 +69,7 @@ def decide(
     stable = _artifact(previous.stable)
     current = _artifact(previous.canary)
     target = seen.target or current or stable
-    f = _Frame(seen, spec.rollout.strategy == "BlueGreen", _gateway(spec))
+    f = _Frame(seen, spec.rollout.strategy == "BlueGreen", now, _gateway(spec), _abort_delay(spec))
 
     if target is None or stable is None:
         # The first version has nothing to be compared with: it is the stable at once.
@@ -79,7 +83,9 @@ def decide(
             f.events.append(
                 Event("Normal", "RolloutRetried", f"retrying {rollout.aborted_version}")
             )
-            rollout = rollout.model_copy(update={"aborted_version": None, "abort_time": None})
+            rollout = rollout.model_copy(
+                update={"aborted_version": None, "abort_time": None, "abort_scale_down_time": None}
+            )
 
     if target.version == stable.version:
         return _rollback(f, stable, current, rollout)
@@ -110,6 +116,8 @@ def decide(
         now=now,
         analysis_message=seen.analysis_message,
         route_weight=seen.route_weight,
+        promotion_hold=seen.promotion_hold,
+        header_routes=seen.header_routes,
     )
     result = bluegreen.advance(progress) if f.blue_green else canary.advance(progress)
     f.consumed = _merge(f.consumed, result.consumed)
@@ -170,6 +178,7 @@ def _in_flight(f: _Frame, stable: ModelArtifact, target: ModelArtifact, result: 
         rollout=result.rollout,
         requeue_after=result.requeue_after,
         route_weight=result.weight if f.gateway else None,
+        header_routes=result.header_routes if f.gateway else None,
     )
 
 
@@ -188,8 +197,11 @@ def _steady(f: _Frame, version: ModelArtifact, rollout: RolloutStatus) -> Decisi
                 "progress_start_time": None,
                 "switch_time": None,
                 "full_promotion": None,
+                "header_routes": [],
             }
         ),
+        # Header routes go with the rollout (promoted, aborted or rolled back).
+        header_routes=() if f.gateway else None,
         # Both Services select this version by now, so taking the weight back moves no
         # request to another version.
         route_weight=0 if f.gateway else None,
@@ -203,6 +215,17 @@ def _gateway(spec: ModelDeploymentSpec) -> bool:
         and canary is not None
         and canary.traffic_routing.type == "GatewayAPI"
     )
+
+
+def _abort_delay(spec: ModelDeploymentSpec) -> int:
+    """Seconds an aborted version keeps its pods: only where they take no traffic by then."""
+    if spec.rollout.strategy == "BlueGreen":
+        return (spec.rollout.blue_green or BlueGreen()).abort_scale_down_delay_seconds
+    canary = spec.rollout.canary
+    if not _gateway(spec) or canary is None:
+        return 0  # Replicas routing: the canary's pods are its traffic
+    delay = canary.abort_scale_down_delay_seconds
+    return DEFAULT_ABORT_SCALE_DOWN_DELAY if delay is None else delay
 
 
 def _rollback(
@@ -220,9 +243,28 @@ def _rollback(
 
 
 def _hold_aborted(f: _Frame, stable: ModelArtifact, rollout: RolloutStatus) -> Decision:
-    """All traffic on stable at once; the aborted version is removed, not drained."""
+    """All traffic on stable at once; the aborted version keeps its pods (taking no traffic)
+    until abortScaleDownDelaySeconds after the abort, then it is removed, not drained."""
     f.consume(promote=f.seen.tokens.promote)  # nothing to promote: retry first
-    return f.finish(_steady(f, stable, rollout.model_copy(update={"state": "Aborted"})))
+    rollout = rollout.model_copy(update={"state": "Aborted"})
+    if rollout.abort_scale_down_time is None and rollout.abort_time is not None:
+        # Kept in status, so that a restarted operator removes the pods on time.
+        scale_down = rollout.abort_time + timedelta(seconds=f.abort_delay)
+        rollout = rollout.model_copy(update={"abort_scale_down_time": scale_down})
+    decision = _steady(f, stable, rollout)
+    ends = rollout.abort_scale_down_time
+    aborted = f.seen.versions.get(rollout.aborted_version or "", NO_PODS)
+    if ends is None or f.now >= ends or aborted.replicas == 0:
+        return f.finish(decision)
+    assert rollout.aborted_version is not None
+    kept = DesiredVersion(ModelArtifact("", rollout.aborted_version), aborted.replicas, "draining")
+    return f.finish(
+        replace(
+            decision,
+            versions=(*decision.versions, kept),
+            requeue_after=(ends - f.now).total_seconds(),
+        )
+    )
 
 
 def _aborted(rollout: RolloutStatus, version: str, message: str, now: datetime) -> RolloutStatus:
@@ -232,6 +274,7 @@ def _aborted(rollout: RolloutStatus, version: str, message: str, now: datetime) 
             "message": message,
             "aborted_version": version,
             "abort_time": now,
+            "abort_scale_down_time": None,
         }
     )
 
@@ -244,6 +287,7 @@ def _fresh(rollout: RolloutStatus) -> RolloutStatus:
             "progress_start_time": None,
             "switch_time": None,
             "full_promotion": None,
+            "header_routes": [],
         }
     )
 

@@ -39,7 +39,7 @@ def routable_weight(goal: int, replicas: int, canary: VersionState, current: int
     return min(current, capacity, goal)
 
 
-def _pairs(route: dict[str, Any], stable: str, canary: str) -> list[tuple[int, int, int]]:
+def pairs(route: dict[str, Any], stable: str, canary: str) -> list[tuple[int, int, int]]:
     """(rule, stable backendRef, canary backendRef) indexes of each rule that holds both."""
     found = []
     for r, rule in enumerate((route.get("spec") or {}).get("rules") or []):
@@ -60,10 +60,10 @@ def route_weight(route: dict[str, Any] | None, stable: str, canary: str) -> int 
     None when there is no route or no rule holds both."""
     if route is None:
         return None
-    pairs = _pairs(route, stable, canary)
-    if not pairs:
+    found = pairs(route, stable, canary)
+    if not found:
         return None
-    r, s, c = pairs[0]
+    r, s, c = found[0]
     refs = route["spec"]["rules"][r]["backendRefs"]
     stable_weight = int(refs[s].get("weight", 1))
     canary_weight = int(refs[c].get("weight", 1))
@@ -78,7 +78,7 @@ def weight_patch(
     edited meanwhile (rules reordered) is refused rather than patched in the wrong place.
     Empty when the weights are already so."""
     ops: list[dict[str, Any]] = []
-    for r, s, c in _pairs(route, stable, canary):
+    for r, s, c in pairs(route, stable, canary):
         refs = route["spec"]["rules"][r]["backendRefs"]
         for index, name, value in ((s, stable, 100 - weight), (c, canary, weight)):
             if refs[index].get("weight") == value:

@@ -7,7 +7,11 @@ import json
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sextant_operator.api.modeldeployment import ModelDeploymentSpec, RolloutStatus
+from sextant_operator.api.modeldeployment import (
+    ModelDeploymentSpec,
+    RolloutStatus,
+    SetHeaderRoute,
+)
 from sextant_operator.rollout.types import AnalysisVerdict, Event, Tokens, VersionState
 
 ANALYSIS_UNAVAILABLE = (
@@ -30,6 +34,8 @@ class Progress:
     now: datetime
     analysis_message: str | None = None
     route_weight: int | None = None  # GatewayAPI: the canary weight on the HTTPRoute now
+    promotion_hold: str | None = None  # why promotion must wait (stale features)
+    header_routes: tuple[SetHeaderRoute, ...] = ()  # GatewayAPI: header routes on it now
 
     @property
     def deadline(self) -> timedelta:
@@ -44,6 +50,7 @@ class Result:
     weight: int = 0
     step: int = 0
     switched: bool = False  # BlueGreen: active points at the new version
+    header_routes: tuple[SetHeaderRoute, ...] = ()  # GatewayAPI: to put on the HTTPRoute
     finished: bool = False  # the new version is the stable now
     aborted: bool = False
     requeue_after: float | None = None
@@ -75,6 +82,7 @@ def waiting(p: Progress, rollout: RolloutStatus, what: str) -> tuple[RolloutStat
                 "message": message,
                 "aborted_version": p.new_version,
                 "abort_time": p.now,
+                "abort_scale_down_time": None,
                 "progress_start_time": None,
             }
         ), None
@@ -103,6 +111,7 @@ def analysis_gate(p: Progress, rollout: RolloutStatus, where: str) -> tuple[Roll
             "message": message,
             "aborted_version": p.new_version,
             "abort_time": p.now,
+            "abort_scale_down_time": None,
         }
         return rollout.model_copy(update=update), "fail"
     why = {"Running": "running", "Inconclusive": "inconclusive", "NoData": "no data"}
@@ -114,3 +123,15 @@ def analysis_gate(p: Progress, rollout: RolloutStatus, where: str) -> tuple[Roll
 
 def analysis_failed_event(rollout: RolloutStatus) -> Event:
     return Event("Warning", "AnalysisFailed", rollout.message or "")
+
+
+def promotion_held(p: Progress, rollout: RolloutStatus) -> tuple[RolloutStatus, tuple[Event, ...]]:
+    """Paused short of promotion while `promotion_hold` says why; a Warning as it begins."""
+    message = (
+        f"promotion of {p.new_version} held: {p.promotion_hold}. It goes on once that clears; "
+        "`sextant promote --full` promotes anyway, `sextant abort` aborts"
+    )
+    held = rollout.model_copy(update={"state": "Paused", "message": message})
+    if rollout.state == "Paused" and rollout.message == message:
+        return held, ()
+    return held, (Event("Warning", "PromotionHeld", message),)

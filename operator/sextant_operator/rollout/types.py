@@ -5,7 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
-from sextant_operator.api.modeldeployment import CanaryStatus, RolloutStatus, TrackStatus
+from sextant_operator.api.modeldeployment import (
+    CanaryStatus,
+    RolloutStatus,
+    SetHeaderRoute,
+    TrackStatus,
+)
 from sextant_operator.render.context import ModelArtifact
 
 # The analysis judge's verdict on the new version, when one is running (next issue).
@@ -49,6 +54,10 @@ class Observations:
     # GatewayAPI routing: the canary's percentage on the HTTPRoute; None: no route holds both
     # backends (missing, or not set up yet).
     route_weight: int | None = None
+    # Why the new version must not be promoted yet (a stale FeatureView); None: it may.
+    promotion_hold: str | None = None
+    # GatewayAPI routing: the header routes (setHeaderRoute) whose rules are on the HTTPRoute.
+    header_routes: tuple[SetHeaderRoute, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -78,6 +87,8 @@ class Decision:
     consumed: Tokens = field(default_factory=Tokens)  # tokens acted on, to remove
     # GatewayAPI routing: the canary weight to set on the HTTPRoute; None: leave it alone.
     route_weight: int | None = None
+    # GatewayAPI routing: the header routes the HTTPRoute must hold, no more; None: leave it.
+    header_routes: tuple[SetHeaderRoute, ...] | None = None
 
     def replicas_of(self, version: str) -> int | None:
         found = [v.replicas for v in self.versions if v.artifact.version == version]

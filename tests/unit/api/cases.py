@@ -76,6 +76,14 @@ MD, FV, DM = "ModelDeployment", "FeatureView", "DriftMonitor"
 
 _CANARY: dict[str, Any] = {"strategy": "Canary", "canary": {"steps": [{"setWeight": 10}]}}
 _ANALYSIS: dict[str, Any] = {"maxErrorRate": 0.01}
+_GATEWAY: dict[str, Any] = {
+    "strategy": "Canary",
+    "canary": {
+        "steps": [{"setWeight": 10}],
+        "trafficRouting": {"type": "GatewayAPI", "gatewayAPI": {"httpRoute": "fraud-route"}},
+    },
+}
+_HEADER_ROUTE: dict[str, Any] = {"name": "beta", "match": [{"header": "x-cohort", "value": "beta"}]}
 _URI_MESSAGE = "must be a file:///PATH, http(s)://HOST/PATH, pvc://CLAIM/PATH or s3://BUCKET/KEY"
 
 CASES: tuple[Invalid, ...] = (
@@ -238,14 +246,14 @@ CASES: tuple[Invalid, ...] = (
         MD,
         {"rollout": {"strategy": "Canary", "canary": {"steps": [{"setWeight": 10, "pause": {}}]}}},
         "spec.rollout.canary.steps[0]",
-        "each step must have exactly one of setWeight, pause or analysis",
+        "each step must have exactly one of setWeight, pause, analysis or setHeaderRoute",
     ),
     Invalid(
         "md-empty-step",
         MD,
         {"rollout": {"strategy": "Canary", "canary": {"steps": [{"setWeight": 10}, {}]}}},
         "spec.rollout.canary.steps[1]",
-        "each step must have exactly one of setWeight, pause or analysis",
+        "each step must have exactly one of setWeight, pause, analysis or setHeaderRoute",
     ),
     Invalid(
         "md-no-steps",
@@ -341,6 +349,79 @@ CASES: tuple[Invalid, ...] = (
         },
         "spec.rollout.canary.trafficRouting.gatewayAPI",
         "gatewayAPI is only allowed when type is GatewayAPI",
+    ),
+    Invalid(
+        "md-header-route-without-gateway-api",
+        MD,
+        {"rollout": {**_CANARY, "canary": {"steps": [{"setHeaderRoute": _HEADER_ROUTE}]}}},
+        "spec.rollout.canary.trafficRouting.type",
+        "setHeaderRoute needs trafficRouting.type GatewayAPI",
+    ),
+    Invalid(
+        "md-header-route-header-twice",
+        MD,
+        {
+            "rollout": {
+                **_GATEWAY,
+                "canary": {
+                    **_GATEWAY["canary"],
+                    "steps": [
+                        {
+                            "setHeaderRoute": {
+                                "name": "beta",
+                                "match": [
+                                    {"header": "x-cohort", "value": "a"},
+                                    {"header": "X-Cohort", "value": "b"},
+                                ],
+                            }
+                        }
+                    ],
+                },
+            }
+        },
+        "spec.rollout.canary.steps[0].setHeaderRoute.match",
+        "each header may appear only once",
+    ),
+    Invalid(
+        "md-header-route-bad-header-name",
+        MD,
+        {
+            "rollout": {
+                **_GATEWAY,
+                "canary": {
+                    **_GATEWAY["canary"],
+                    "steps": [
+                        {
+                            "setHeaderRoute": {
+                                "name": "beta",
+                                "match": [{"header": "x cohort", "value": "a"}],
+                            }
+                        }
+                    ],
+                },
+            }
+        },
+        "spec.rollout.canary.steps[0].setHeaderRoute.match[0].header",
+        "must be an HTTP header name",
+    ),
+    Invalid(
+        "md-header-route-removed-but-never-set",
+        MD,
+        {
+            "rollout": {
+                **_GATEWAY,
+                "canary": {**_GATEWAY["canary"], "steps": [{"setHeaderRoute": {"name": "beta"}}]},
+            }
+        },
+        "spec.rollout.canary.steps",
+        "no step sets one of that name",
+    ),
+    Invalid(
+        "md-abort-delay-with-replicas-routing",
+        MD,
+        {"rollout": {**_CANARY, "canary": {**_CANARY["canary"], "abortScaleDownDelaySeconds": 5}}},
+        "spec.rollout.canary.abortScaleDownDelaySeconds",
+        "abortScaleDownDelaySeconds needs trafficRouting.type GatewayAPI",
     ),
     Invalid(
         "md-analysis-checks-nothing",

@@ -11,7 +11,11 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sextant_operator.api.modeldeployment import ModelDeploymentSpec, ModelDeploymentStatus
+from sextant_operator.api.modeldeployment import (
+    ModelDeploymentSpec,
+    ModelDeploymentStatus,
+    SetHeaderRoute,
+)
 from sextant_operator.render.context import ModelArtifact
 from sextant_operator.rollout import (
     AnalysisVerdict,
@@ -65,6 +69,9 @@ class Cluster:
     # GatewayAPI: the canary weight on the HTTPRoute (None: no usable route); the operator
     # sets what the decision asks for.
     route: int | None = None
+    # GatewayAPI: the header routes whose rules are on the HTTPRoute; the operator puts
+    # exactly what the decision asks for.
+    headers: tuple[SetHeaderRoute, ...] = ()
 
     def step(self, tokens: Tokens | None = None) -> Decision:
         seen = Observations(
@@ -74,10 +81,13 @@ class Cluster:
             tokens=tokens or Tokens(),
             analysis=self.analysis,
             route_weight=self.route,
+            header_routes=self.headers,
         )
         decision = decide(self.spec, self.status, seen, self.now)
         if decision.route_weight is not None and self.route is not None:
             self.route = decision.route_weight
+        if decision.header_routes is not None and self.route is not None:
+            self.headers = decision.header_routes
         self.status = ModelDeploymentStatus(
             stable=decision.stable, canary=decision.canary, rollout=decision.rollout
         )

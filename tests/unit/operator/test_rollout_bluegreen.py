@@ -1,5 +1,7 @@
 """Blue-green transitions: preview, analysis gate, promotion, scale-down delay, abort."""
 
+from datetime import timedelta
+
 from sextant_operator.rollout import Tokens
 from tests.unit.operator.rollouts import Cluster, blue_green_spec, running
 
@@ -63,7 +65,7 @@ def test_promote_before_the_preview_is_ready_is_kept_for_later() -> None:
 
 
 def test_abort_after_the_switch_points_active_back_at_stable_at_once() -> None:
-    cluster = moved_to_8(scaleDownDelaySeconds=300)
+    cluster = moved_to_8(scaleDownDelaySeconds=300, abortScaleDownDelaySeconds=0)
     cluster.step()
     cluster.ready_all()
     cluster.step()
@@ -76,10 +78,45 @@ def test_abort_after_the_switch_points_active_back_at_stable_at_once() -> None:
 
 
 def test_abort_before_the_switch_scales_the_preview_down() -> None:
-    cluster = moved_to_8(autoPromotion=False)
+    cluster = moved_to_8(autoPromotion=False, abortScaleDownDelaySeconds=0)
     cluster.settle()
     decision = cluster.step(Tokens(abort=True))
     assert (decision.active, cluster.counts) == ("7", {"7": 3})
+
+
+def test_aborted_preview_keeps_its_pods_for_the_abort_delay_then_goes() -> None:
+    cluster = moved_to_8(autoPromotion=False)  # abortScaleDownDelaySeconds: 30 by default
+    cluster.settle()
+    decision = cluster.step(Tokens(abort=True))
+    assert (decision.active, decision.preview) == ("7", "7")  # no traffic reaches 8
+    assert cluster.counts == {"7": 3, "8": 3}
+    assert decision.requeue_after == 30
+    assert cluster.status is not None
+    assert cluster.status.rollout is not None
+    assert cluster.status.rollout.abort_scale_down_time == cluster.now + timedelta(seconds=30)
+    cluster.later(29)
+    assert cluster.step().requeue_after == 1
+    assert cluster.counts == {"7": 3, "8": 3}
+    cluster.later(1)
+    decision = cluster.step()
+    assert cluster.counts == {"7": 3}
+    assert (cluster.state, decision.requeue_after) == ("Aborted", None)
+
+
+def test_abort_delay_survives_an_operator_restart() -> None:
+    cluster = moved_to_8(autoPromotion=False, abortScaleDownDelaySeconds=120)
+    cluster.settle()
+    cluster.step(Tokens(abort=True))
+    cluster.later(100)  # operator down meanwhile: only status and the pods survive
+    restarted = Cluster(
+        cluster.spec, target="8", now=cluster.now, status=cluster.status, pods=dict(cluster.pods)
+    )
+    decision = restarted.step()
+    assert restarted.counts == {"7": 3, "8": 3}
+    assert decision.requeue_after == 20
+    restarted.later(20)
+    restarted.step()
+    assert restarted.counts == {"7": 3}
 
 
 def test_pre_promotion_analysis_without_a_judge_holds_the_switch() -> None:
@@ -93,7 +130,9 @@ def test_pre_promotion_analysis_without_a_judge_holds_the_switch() -> None:
 
 
 def test_pre_promotion_analysis_failure_aborts_and_success_waits_for_promote() -> None:
-    failed = moved_to_8(prePromotionAnalysis=True, autoPromotion=False)
+    failed = moved_to_8(
+        prePromotionAnalysis=True, autoPromotion=False, abortScaleDownDelaySeconds=0
+    )
     failed.analysis = "Failed"
     failed.settle()
     assert failed.state == "Aborted"
@@ -108,7 +147,7 @@ def test_pre_promotion_analysis_failure_aborts_and_success_waits_for_promote() -
 
 
 def test_preview_that_never_gets_ready_is_aborted_at_the_progress_deadline() -> None:
-    cluster = moved_to_8()
+    cluster = moved_to_8(abortScaleDownDelaySeconds=0)
     cluster.step()
     cluster.later(601)
     decision = cluster.step()

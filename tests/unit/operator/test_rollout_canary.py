@@ -422,4 +422,62 @@ def test_gateway_abort_takes_the_weight_off_the_canary_at_once() -> None:
     decision = cluster.step(Tokens(abort=True))
 
     assert (cluster.state, cluster.route, decision.active) == ("Aborted", 0, "7")
+    assert cluster.counts == {"7": 10, "8": 3}  # kept, without traffic, for the abort delay
+
+
+def test_gateway_aborted_canary_keeps_its_pods_for_the_abort_delay() -> None:
+    cluster = on_route(gateway_spec({"setWeight": 30}, {"pause": {}}, replicas=10))
+    cluster.settle()
+
+    decision = cluster.step(Tokens(abort=True))
+
+    assert decision.requeue_after == 30  # abortScaleDownDelaySeconds defaults to 30
+    assert decision.canary is None  # status and the canary Service are back on stable
+    assert [v.role for v in decision.versions] == ["stable", "draining"]
+    cluster.later(30)
+    decision = cluster.step()
+    assert cluster.counts == {"7": 10}
+    assert decision.requeue_after is None
+
+
+def test_gateway_abort_delay_zero_removes_the_canary_at_once() -> None:
+    spec = gateway_spec({"setWeight": 30}, {"pause": {}}, replicas=10)
+    assert spec.rollout.canary is not None
+    spec.rollout.canary.abort_scale_down_delay_seconds = 0
+    cluster = on_route(spec)
+    cluster.settle()
+
+    cluster.step(Tokens(abort=True))
+
+    assert (cluster.state, cluster.counts) == ("Aborted", {"7": 10})
+
+
+def test_gateway_progress_deadline_abort_also_waits_the_abort_delay() -> None:
+    cluster = on_route(gateway_spec({"setWeight": 30}, {"pause": {}}, replicas=10))
+    cluster.step()
+    cluster.later(601)  # the canary never got ready
+
+    decision = cluster.step()
+
+    assert cluster.state == "Aborted"
+    assert cluster.counts == {"7": 10, "8": 3}
+    assert decision.requeue_after == 30
+    cluster.later(30)
+    cluster.step()
+    assert cluster.counts == {"7": 10}
+
+
+def test_a_second_abort_gets_its_own_abort_delay() -> None:
+    cluster = on_route(gateway_spec({"setWeight": 30}, {"pause": {}}, replicas=10))
+    cluster.settle()
+    cluster.step(Tokens(abort=True))
+    cluster.later(10)
+    cluster.target = "9"  # 8's delay would end at T+30; 9's abort must not inherit it
+    cluster.settle()
+    cluster.step(Tokens(abort=True))
+    cluster.later(25)
+    cluster.step()
+    assert cluster.counts == {"7": 10, "9": 3}
+    cluster.later(5)
+    cluster.step()
     assert cluster.counts == {"7": 10}
