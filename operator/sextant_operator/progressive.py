@@ -26,6 +26,7 @@ from sextant_operator.api.modeldeployment import (
     ResolvedModel,
     SetHeaderRoute,
 )
+from sextant_operator.featureview.gate import promotion_hold
 from sextant_operator.kube import Kube
 from sextant_operator.predictionlog import with_prediction_log_condition
 from sextant_operator.render.autoscaling import render_hpa, render_pdb
@@ -173,6 +174,7 @@ class ProgressiveReconciler:
             analysis_message=judged.message,
             route_weight=_route_weight(md, route),
             header_routes=_header_routes(md, route),
+            promotion_hold=promotion_hold(self.kube, md, now),
         )
         decision = judged.into(md.spec, decide(md.spec, judged.status, seen, now))
         url = self._apply(md, decision, observed, route)

@@ -6,6 +6,9 @@ batch (an HMGET per entity).
         watermark | watermark:{I}/{N}             newest event time materialized (epoch µs),
                                                   for the whole view or for shard I of N
         last | last:{I}/{N}                       JSON summary of that run
+    sextant:fv:{namespace}/{name}#entities        sorted set: every entity hash written,
+                                                  scored by its expiry (epoch ms; +inf
+                                                  without ttl): the online entity count
     sextant:fv:{namespace}/{name}:{key}           hash: one entity's latest values
         {feature}                                 the value, encoded as below; absent = null
         _ts                                       its event time (epoch µs)
@@ -47,6 +50,11 @@ def view_key(namespace: str, name: str) -> str:
 def entity_key(namespace: str, name: str, values: Sequence[Key]) -> str:
     """The hash holding one entity's values, from its key values in the spec's order."""
     return view_key(namespace, name) + ":" + ":".join(_encode_key(v) for v in values)
+
+
+def index_key(namespace: str, name: str) -> str:
+    """The sorted set of the view's entity hashes by expiry (`#` never ends a key part)."""
+    return view_key(namespace, name) + "#entities"
 
 
 def watermark_field(shard: int = 0, shards: int = 1) -> str:

@@ -22,6 +22,8 @@ Key layout: `sextant_runtime.features.layout`
     sextant:fv:{namespace}/{name}          bookkeeping hash (watermark, last run's summary)
     sextant:fv:{namespace}/{name}:{key}    one hash per entity: features, _ts, _created;
                                            expires at event time + ttl
+    sextant:fv:{namespace}/{name}#entities sorted set: entity hash -> its expiry (ms), so
+                                           status.onlineEntities is counted without SCAN
 """
 
 from __future__ import annotations
@@ -54,7 +56,8 @@ if TYPE_CHECKING:
 
 DEFAULT_BATCH_SIZE = 5000
 
-# KEYS[1] entity hash; ARGV: event µs, created µs or '', expire-at ms or '', field, value...
+# KEYS[1] entity hash, KEYS[2] the view's entity index; ARGV: event µs, created µs or '',
+# expire-at ms or '', field, value...
 _WRITE_IF_NOT_OLDER = """
 local ts = tonumber(ARGV[1])
 local created = tonumber(ARGV[2]) or -math.huge
@@ -71,6 +74,7 @@ redis.call('HSET', KEYS[1], '_ts', ARGV[1], '_created', ARGV[2], unpack(ARGV, 4)
 if ARGV[3] ~= '' then
   redis.call('PEXPIREAT', KEYS[1], ARGV[3])
 end
+redis.call('ZADD', KEYS[2], ARGV[3] ~= '' and ARGV[3] or '+inf', KEYS[1])
 return 1
 """
 
@@ -147,6 +151,7 @@ def materialize(
     rows = entities = written = 0
     newest: int | None = None
     write = client.register_script(_WRITE_IF_NOT_OLDER)
+    entity_index = layout.index_key(view.namespace, view.name)
     batches = _latest_rows(
         view, watermark=watermark, oldest=oldest, end=end, shard=shard, shards=shards,
         batch_size=batch_size, memory_limit=memory_limit,
@@ -166,7 +171,7 @@ def materialize(
                 value = columns[feature_column(index)][row]
                 if value is not None:
                     args.extend((feature, value))
-            write(keys=[key], args=args, client=pipe)
+            write(keys=[key, entity_index], args=args, client=pipe)
         written += sum(int(r) for r in pipe.execute())
         rows += sum(columns["n"])
         entities += len(keys)
