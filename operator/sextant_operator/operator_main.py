@@ -10,6 +10,7 @@ import kopf
 
 from sextant_operator import handlers, pending
 from sextant_operator.driftmonitor import handlers as driftmonitor_handlers
+from sextant_operator.featureview import handlers as featureview_handlers
 from sextant_operator.kube import Kube, load_api_client
 from sextant_operator.reconcile import ModelDeploymentReconciler
 from sextant_operator.settings import OperatorSettings
@@ -41,6 +42,7 @@ def run_operator(
     handlers.register(registry, reconciler, settings.resync_seconds)
     pending.register(registry)
     driftmonitor_handlers.register(registry, settings)
+    featureview_handlers.register(registry, settings)
 
     @kopf.on.login(registry=registry)
     def login(**kwargs: Any) -> kopf.ConnectionInfo | None:

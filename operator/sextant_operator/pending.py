@@ -1,9 +1,10 @@
 """What the API accepts before this operator implements it: said in status, never ignored.
 
-FeatureView objects are accepted by the CRD but not reconciled yet; each gets `Ready=False`
-with reason NotImplemented and a Warning Event, so `kubectl get`, Argo CD and Flux show
-that nothing happens instead of a silent success. ModelDeployment
-fields that have no effect yet get a condition of their own (see inert.py).
+A kind listed in PENDING_KINDS is accepted by its CRD but not reconciled; each object gets
+`Ready=False` with reason NotImplemented and a Warning Event, so `kubectl get`, Argo CD
+and Flux show that nothing happens instead of a silent success. Every kind is reconciled
+today (the list is empty); ModelDeployment fields that have no effect yet get a condition
+of their own (see inert.py).
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from sextant_operator.api import GROUP, VERSION, Condition
 from sextant_operator.conditions import set_condition
 from sextant_operator.inert import NOT_IMPLEMENTED
 
-PENDING_KINDS = {"featureviews": "FeatureView"}
+PENDING_KINDS: dict[str, str] = {}  # plural -> kind
 
 
 def pending_kind_message(kind: str) -> str:

@@ -18,7 +18,7 @@ import kopf
 from sextant_operator.api import GROUP, VERSION
 from sextant_operator.featureview.reconcile import PLURAL, FeatureViewReconciler
 from sextant_operator.featureview.render import FEATURE_VIEW_LABEL
-from sextant_operator.kube import Kube
+from sextant_operator.kube import Kube, load_api_client
 from sextant_operator.settings import OperatorSettings
 
 log = logging.getLogger(__name__)
@@ -27,7 +27,10 @@ HEALTH_SECONDS = 30.0  # Redis health and the entity count: at most this old
 RETRY_SECONDS = 10.0
 
 
-def register(registry: kopf.OperatorRegistry, kube: Kube, settings: OperatorSettings) -> None:
+def register(
+    registry: kopf.OperatorRegistry, settings: OperatorSettings, kube: Kube | None = None
+) -> None:
+    kube = kube or Kube(load_api_client())
     reconciler = FeatureViewReconciler(kube, settings)
     guard = threading.Lock()
     locks: defaultdict[tuple[str, str], threading.Lock] = defaultdict(threading.Lock)
@@ -55,9 +58,10 @@ def register(registry: kopf.OperatorRegistry, kube: Kube, settings: OperatorSett
     def on_change(meta: kopf.Meta, **_: Any) -> None:
         run(meta["namespace"], meta["name"])
 
+    every = min(settings.resync_seconds, HEALTH_SECONDS)
+
     @kopf.timer(
-        GROUP, VERSION, PLURAL, interval=HEALTH_SECONDS, initial_delay=HEALTH_SECONDS,
-        registry=registry,
+        GROUP, VERSION, PLURAL, interval=every, initial_delay=every, registry=registry
     )  # fmt: skip
     def on_timer(meta: kopf.Meta, **_: Any) -> None:
         with contextlib.suppress(kopf.TemporaryError):  # the next tick is the retry

@@ -14,6 +14,7 @@ from datetime import timedelta
 
 from sextant_operator.api.modeldeployment import BlueGreen, RolloutStatus
 from sextant_operator.rollout.progress import (
+    PROMOTION_HOLD_RECHECK_SECONDS,
     Progress,
     Result,
     analysis_failed_event,
@@ -83,7 +84,9 @@ def _held_short_of_switch(
         return None
     if p.promotion_hold:
         rollout, events = promotion_held(p, rollout)
-        return replace(_hold(p, rollout), events=events)
+        return replace(
+            _hold(p, rollout), events=events, requeue_after=PROMOTION_HOLD_RECHECK_SECONDS
+        )
     if not settings.auto_promotion:
         message = f"preview {p.new_version} ready; waiting for `sextant promote`"
         return _hold(p, rollout.model_copy(update={"state": "Paused", "message": message}))

@@ -19,6 +19,7 @@ from sextant_operator.api.modeldeployment import CanaryStep, RolloutStatus, SetH
 from sextant_operator.rollout.duration import seconds
 from sextant_operator.rollout.gatewayapi import canary_replicas, routable_weight
 from sextant_operator.rollout.progress import (
+    PROMOTION_HOLD_RECHECK_SECONDS,
     Progress,
     Result,
     analysis_failed_event,
@@ -78,6 +79,7 @@ def advance(p: Progress) -> Result:
         if final and p.promotion_hold and not rollout.full_promotion:
             rollout, held = promotion_held(p, rollout)
             events.extend(held)
+            requeue = PROMOTION_HOLD_RECHECK_SECONDS
             break
         weight = 100 if final else _weight_at(steps, step)
         counts = _counts(p, weight, rollout.header_routes)

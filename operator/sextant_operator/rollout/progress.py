@@ -125,6 +125,11 @@ def analysis_failed_event(rollout: RolloutStatus) -> Event:
     return Event("Warning", "AnalysisFailed", rollout.message or "")
 
 
+# A hold on promotion is looked at again this often: what it waits for (a FeatureView
+# turning fresh) sends no event to the ModelDeployment.
+PROMOTION_HOLD_RECHECK_SECONDS = 15.0
+
+
 def promotion_held(p: Progress, rollout: RolloutStatus) -> tuple[RolloutStatus, tuple[Event, ...]]:
     """Paused short of promotion while `promotion_hold` says why; a Warning as it begins."""
     message = (

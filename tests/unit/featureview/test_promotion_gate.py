@@ -9,6 +9,7 @@ import pytest
 
 from sextant_operator.rollout import Decision, Observations, Tokens
 from sextant_operator.rollout import decide as real_decide
+from sextant_operator.rollout.progress import PROMOTION_HOLD_RECHECK_SECONDS
 from tests.unit.operator import rollouts
 from tests.unit.operator.rollouts import Cluster, blue_green_spec, canary_spec, running
 
@@ -45,6 +46,7 @@ def test_canary_holds_at_its_last_weight_while_features_are_stale(
     assert STALE in (cluster.status.rollout.message or "")
     assert cluster.stable_version() == "7"
     assert decision.events == ()  # the Warning came once, when the hold began
+    assert decision.requeue_after == PROMOTION_HOLD_RECHECK_SECONDS  # fresh views send no event
 
 
 def test_canary_holding_on_features_warns_once_then_promotes_when_they_are_fresh(
@@ -78,6 +80,7 @@ def test_blue_green_preview_is_not_switched_to_while_features_are_stale(
     cluster.target = "8"
     decision = cluster.settle()
     assert decision.active == "7"
+    assert decision.requeue_after == PROMOTION_HOLD_RECHECK_SECONDS
     assert cluster.state == "Paused"
     assert cluster.status is not None
     assert cluster.status.rollout is not None
