@@ -17,9 +17,7 @@ NOT_IMPLEMENTED = "NotImplemented"
 
 def inert_fields(spec: ModelDeploymentSpec) -> list[str]:
     """ModelDeployment fields that are set but have no effect in this operator version."""
-    inert = []
-    if spec.features is not None:
-        inert.append("spec.features")
+    inert: list[str] = []
     return inert
 
 

@@ -26,6 +26,7 @@ from sextant_operator.api.modeldeployment import (
     ResolvedModel,
     SetHeaderRoute,
 )
+from sextant_operator.feature_lookup import FeatureResolution, with_features_condition
 from sextant_operator.featureview.gate import promotion_hold
 from sextant_operator.kube import Kube
 from sextant_operator.predictionlog import with_prediction_log_condition
@@ -157,8 +158,11 @@ class ProgressiveReconciler:
         error: RegistryError | None,
         model: ResolvedModel | None,
         now: datetime | None = None,
+        *,
+        features: FeatureResolution | None = None,
     ) -> tuple[ModelDeploymentStatus, Decision]:
         now = now or datetime.now(UTC)
+        features = features or FeatureResolution()
         observed = observe(self.kube, md)
         route = self._route(md)
         # Measures only at a gate, once an interval has passed since the time in status.
@@ -177,9 +181,10 @@ class ProgressiveReconciler:
             promotion_hold=promotion_hold(self.kube, md, now),
         )
         decision = judged.into(md.spec, decide(md.spec, judged.status, seen, now))
-        url = self._apply(md, decision, observed, route)
+        url = self._apply(md, decision, observed, route, features)
         status = progressive_status(md, decision, seen, error=error, url=url, now=now)
         status.conditions = with_prediction_log_condition(status.conditions, md, self.settings, now)
+        status.conditions = with_features_condition(status.conditions, md, features, now)
         status.model = model or status.model
         try:
             self._write_status(md, status, md.metadata.resource_version)
@@ -198,6 +203,7 @@ class ProgressiveReconciler:
         decision: Decision,
         observed: Observed,
         route: dict[str, Any] | None = None,
+        features: FeatureResolution | None = None,
     ) -> str | None:
         keep: set[tuple[str, str]] = set()
         ctx: RenderContext | None = None
@@ -207,7 +213,8 @@ class ProgressiveReconciler:
                 if deployment is not None:
                     keep.add(("Deployment", deployment["metadata"]["name"]))
                 continue
-            ctx = RenderContext(md, self.settings, self._with_tracking_uri(md, wanted.artifact))
+            artifact = self._with_tracking_uri(md, wanted.artifact)
+            ctx = RenderContext(md, self.settings, artifact, features.view if features else None)
             track = observed.tracks.get(wanted.artifact.version, wanted.role)
             child = render_version_deployment(ctx, track, wanted.replicas)
             self.kube.apply(child)

@@ -10,6 +10,13 @@ from typing import Any
 from sextant.registry import ModelNotFound, RegistryError, RegistryUnavailable
 from sextant_operator import labels
 from sextant_operator.api.modeldeployment import ModelDeployment, ModelDeploymentStatus
+from sextant_operator.feature_lookup import RETRY_SECONDS as FEATURES_RETRY_SECONDS
+from sextant_operator.feature_lookup import (
+    FeatureResolution,
+    resolve_features,
+    unresolved_status,
+    with_features_condition,
+)
 from sextant_operator.kube import Kube
 from sextant_operator.predictionlog import with_prediction_log_condition
 from sextant_operator.progressive import ProgressiveReconciler
@@ -50,6 +57,9 @@ class ModelDeploymentReconciler:
     def reconcile(self, body: dict[str, Any], emit: EventSink, *, resolve: bool = True) -> Outcome:
         """`resolve=False` reuses the version in status instead of asking the registry."""
         md = ModelDeployment.from_cluster(body)
+        features = resolve_features(self.kube, md, self.settings)
+        if features.problem is not None:
+            return self._features_unresolved(md, features, emit)
         serving = None if resolve else _serving_artifact(md, self.settings, same_spec=True)
         artifact: ModelArtifact | None
         error: RegistryError | None
@@ -60,12 +70,12 @@ class ModelDeploymentReconciler:
         else:
             artifact, error = self._resolve(md)
         if md.spec.rollout.strategy != "RollingUpdate":
-            return self._progressive(md, artifact, error, emit)
+            return self._progressive(md, artifact, error, emit, features)
         stable: DeploymentProgress | None = None
         unschedulable: str | None = None
         url: str | None = None
         if artifact is not None:
-            ctx = RenderContext(md, self.settings, artifact)
+            ctx = RenderContext(md, self.settings, artifact, features.view)
             applied = self._apply_children(ctx)
             stable = DeploymentProgress.of(
                 applied.get(("Deployment", deployment_name(ctx, "stable")))
@@ -82,6 +92,7 @@ class ModelDeploymentReconciler:
         )
         status = compute_status(md, observation)
         status.conditions = with_prediction_log_condition(status.conditions, md, self.settings)
+        status.conditions = with_features_condition(status.conditions, md, features)
         if artifact is not None:
             status.model = resolved_status(md.spec.model, artifact)
         self._write_status(md, status)
@@ -94,13 +105,24 @@ class ModelDeploymentReconciler:
         artifact: ModelArtifact | None,
         error: RegistryError | None,
         emit: EventSink,
+        features: FeatureResolution,
     ) -> Outcome:
         model = resolved_status(md.spec.model, artifact) if artifact is not None else None
-        status, decision = self.progressive.reconcile(md, artifact, error, model)
+        status, decision = self.progressive.reconcile(md, artifact, error, model, features=features)
         for event in decision.events:
             emit(event.type, event.reason, event.message)
         _emit_transitions(md.status or ModelDeploymentStatus(), status, emit, versions=False)
         return Outcome(status=status, error=error, requeue_after=decision.requeue_after)
+
+    def _features_unresolved(
+        self, md: ModelDeployment, features: FeatureResolution, emit: EventSink
+    ) -> Outcome:
+        """No runtime is rendered without its features: serving pods stay as they are,
+        status says why, and the FeatureView is looked for again (feature_lookup)."""
+        status = unresolved_status(md, features)
+        self._write_status(md, status)
+        _emit_transitions(md.status or ModelDeploymentStatus(), status, emit)
+        return Outcome(status=status, error=None, requeue_after=FEATURES_RETRY_SECONDS)
 
     def _resolve(self, md: ModelDeployment) -> tuple[ModelArtifact | None, RegistryError | None]:
         """The artifact to serve, and the resolution error if there was one.

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 
-from sextant_operator.api import API_VERSION, ModelDeployment
+from sextant_operator.api import API_VERSION, FeatureView, ModelDeployment
 from sextant_operator.settings import OperatorSettings
 
 
@@ -29,6 +29,7 @@ class RenderContext:
     md: ModelDeployment
     settings: OperatorSettings
     artifact: ModelArtifact
+    feature_view: FeatureView | None = None  # what spec.features names, once found
 
     @property
     def name(self) -> str:

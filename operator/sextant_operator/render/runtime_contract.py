@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from sextant_operator.predictionlog import prediction_log_env
+from sextant_operator.render.features import feature_env
 
 if TYPE_CHECKING:
     from sextant_operator.render.context import RenderContext
@@ -40,7 +41,11 @@ def runtime_env(ctx: RenderContext, track: str) -> list[dict[str, Any]]:
     if ctx.artifact.tracking_uri:
         env["MLFLOW_TRACKING_URI"] = ctx.artifact.tracking_uri
     rendered = [{"name": key, "value": value} for key, value in env.items()]
-    return [*rendered, *prediction_log_env(ctx.md.spec, ctx.settings)]
+    return [
+        *rendered,
+        *prediction_log_env(ctx.md.spec, ctx.settings),
+        *feature_env(ctx.md.spec.features, ctx.feature_view, ctx.settings),
+    ]
 
 
 def pvc_claim(uri: str) -> str | None:

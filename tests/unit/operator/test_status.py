@@ -2,6 +2,7 @@ from datetime import UTC, datetime, timedelta
 
 from sextant.registry import ModelNotFound, RegistryUnavailable
 from sextant_operator.api.modeldeployment import ModelDeployment
+from sextant_operator.conditions import set_condition
 from sextant_operator.render.context import ModelArtifact
 from sextant_operator.status import DeploymentProgress, Observation, compute_status
 from tests.unit.operator.builders import model_deployment
@@ -138,7 +139,7 @@ def test_no_deployment_yet_is_progressing_not_complete() -> None:
     assert status.rollout.state == "Progressing"
 
 
-def test_fields_without_effect_are_named_in_a_condition_and_ready_stays_true() -> None:
+def test_implemented_fields_clear_a_not_implemented_condition_left_by_older_versions() -> None:
     md = model_deployment(
         {
             "model": {"registry": {"name": "fraud", "alias": "champion"}},
@@ -146,14 +147,19 @@ def test_fields_without_effect_are_named_in_a_condition_and_ready_stays_true() -
             "features": {"featureView": "user-features", "entityInput": "user_id"},
         }
     )
-    status = compute_status(md, observe(), T0)
+    old = md.model_copy(update={"status": compute_status(md, observe(), T0)})
+    assert old.status is not None
+    old.status.conditions = set_condition(
+        old.status.conditions,
+        "NotImplemented",
+        status=True,
+        reason="FieldsHaveNoEffect",
+        message="spec.features: accepted, but ...",
+        generation=1,
+        now=T0,
+    )
+    status = compute_status(old, observe(), T0)
     by_type = {c.type: c for c in status.conditions}
     assert by_type["Ready"].status == "True"
-    inert = by_type["NotImplemented"]
-    assert inert.status == "True"
-    assert "spec.features" in inert.message
-    assert "spec.predictionLog" not in inert.message  # implemented: see test_prediction_log
-    # Remove the fields and the condition goes with them.
-    again = md.model_copy(update={"status": status})
-    again.spec = MD.spec
-    assert "NotImplemented" not in {c.type for c in compute_status(again, observe(), T0).conditions}
+    # spec.features is implemented (see tests/unit/operator/test_features.py).
+    assert "NotImplemented" not in by_type
