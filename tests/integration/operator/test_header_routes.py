@@ -1,0 +1,149 @@
+"""setHeaderRoute and abortScaleDownDelaySeconds on the local control plane, with a real
+HTTPRoute (Gateway API CRDs) and an operator that resyncs once an hour: only watch events
+and the operator's own timers move these rollouts."""
+
+from __future__ import annotations
+
+import copy
+import json
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sextant.devenv.cluster import KubeAccess
+from sextant.devenv.operator_process import LocalOperator
+from tests.integration.operator.kubeobjects import apply_md, get, wait_condition
+from tests.integration.operator.test_rollouts import (
+    MODEL_A,
+    MODEL_B,
+    annotate,
+    deployments,
+    quiet,
+    rollout_state,
+    route_weights,
+    spec,
+    users_route,
+    without_weights,
+)
+from tests.polling import wait_for
+
+ROUTE = "scorer-route"
+COHORT = {"name": "x-cohort", "type": "Exact", "value": "beta"}
+
+
+def header_canary(**canary: Any) -> dict[str, Any]:
+    return {
+        "strategy": "Canary",
+        "canary": {
+            "steps": [
+                {"setWeight": 30},
+                {
+                    "setHeaderRoute": {
+                        "name": "beta",
+                        "match": [{"header": "x-cohort", "value": "beta"}],
+                    }
+                },
+                {"pause": {}},
+            ],
+            "trafficRouting": {"type": "GatewayAPI", "gatewayAPI": {"httpRoute": ROUTE}},
+            **canary,
+        },
+    }
+
+
+def route_rules(kube: KubeAccess, namespace: str) -> list[dict[str, Any]]:
+    found = get(kube, namespace, "httproute", ROUTE) or {}
+    return list(found["spec"]["rules"])
+
+
+def paused_on_new_version(
+    kube: KubeAccess, namespace: str, rollout: dict[str, Any]
+) -> tuple[str, str, dict[str, Any]]:
+    """(old, new, the route before the rollout) once the rollout pauses after its steps."""
+    kube.kubectl("apply", "-f", "-", input=json.dumps(users_route(namespace)))
+    apply_md(kube, namespace, "scorer", spec(MODEL_A, rollout, replicas=3))
+    old = wait_condition(kube, namespace, "scorer")["status"]["stable"]["version"]
+    before = get(kube, namespace, "httproute", ROUTE) or {}
+    apply_md(kube, namespace, "scorer", spec(MODEL_B, rollout, replicas=3))
+    md = rollout_state(kube, namespace, "scorer", "Paused")
+    return old, md["status"]["canary"]["version"], before
+
+
+def test_header_route_sends_the_cohort_to_the_canary_until_promotion(
+    kube: KubeAccess, ro_namespace: str, rollout_operator: LocalOperator
+) -> None:
+    old, new, before = paused_on_new_version(kube, ro_namespace, header_canary())
+
+    md = get(kube, ro_namespace, "modeldeployment", "scorer") or {}
+    assert md["status"]["canary"]["step"] == 2
+    assert md["status"]["rollout"]["headerRoutes"] == [
+        {"name": "beta", "match": [{"header": "x-cohort", "value": "beta", "type": "Exact"}]}
+    ]
+    rules = route_rules(kube, ro_namespace)
+    shared = before["spec"]["rules"][1]
+    assert len(rules) == 3
+    assert rules[2] == {  # as the API server stores it, defaults and all
+        "matches": [{**shared["matches"][0], "headers": [COHORT]}],
+        "backendRefs": [
+            {"group": "", "kind": "Service", "name": "scorer-canary", "port": 80, "weight": 1}
+        ],
+        "timeouts": shared["timeouts"],
+    }
+    assert route_weights(kube, ro_namespace, ROUTE) == [70, 30]  # the weight step is untouched
+    after = get(kube, ro_namespace, "httproute", ROUTE) or {}
+    mine = copy.deepcopy(after)
+    del mine["spec"]["rules"][2]
+    assert without_weights(mine) == without_weights(before)  # every other field the user's
+    canary_service = get(kube, ro_namespace, "service", "scorer-canary") or {}
+    assert canary_service["spec"]["selector"]["sextant.dev/model-version"] == new
+    quiet()
+
+    annotate(kube, ro_namespace, "scorer", "promote")
+
+    md = rollout_state(kube, ro_namespace, "scorer", "Succeeded")
+    assert md["status"]["stable"]["version"] == new
+    assert md["status"]["rollout"].get("headerRoutes", []) == []
+    wait_for(
+        lambda: len(route_rules(kube, ro_namespace)) == 2,
+        timeout=30,
+        what="the header route's rule removed at promotion",
+    )
+    final = get(kube, ro_namespace, "httproute", ROUTE) or {}
+    assert without_weights(final) == without_weights(before)
+    assert old != new
+
+
+def test_abort_removes_the_header_route_at_once_and_the_canary_pods_after_the_delay(
+    kube: KubeAccess, ro_namespace: str, rollout_operator: LocalOperator
+) -> None:
+    rollout = header_canary(abortScaleDownDelaySeconds=8)
+    old, new, before = paused_on_new_version(kube, ro_namespace, rollout)
+    assert len(route_rules(kube, ro_namespace)) == 3
+    quiet()
+
+    annotate(kube, ro_namespace, "scorer", "abort")
+
+    md = rollout_state(kube, ro_namespace, "scorer", "Aborted")
+    status = md["status"]["rollout"]
+    aborted_at = datetime.fromisoformat(status["abortTime"])
+    scale_down = datetime.fromisoformat(status["abortScaleDownTime"])
+    assert scale_down - aborted_at == timedelta(seconds=8)
+    # Traffic back on stable at once: weight 0, the cohort's rule gone.
+    assert route_weights(kube, ro_namespace, ROUTE) == [100, 0]
+    assert len(route_rules(kube, ro_namespace)) == 2
+    # The aborted canary keeps its pod until the delay ends, then goes (a timer, no resync).
+    assert deployments(kube, ro_namespace, "scorer") == {old: 3, new: 1}
+    wait_for(
+        lambda: datetime.now(UTC) >= scale_down - timedelta(seconds=2),
+        timeout=20,
+        what="almost the end of the abort delay",
+        interval=0.5,
+    )
+    assert deployments(kube, ro_namespace, "scorer") == {old: 3, new: 1}
+    wait_for(
+        lambda: deployments(kube, ro_namespace, "scorer") == {old: 3},
+        timeout=30,
+        what="the aborted canary's Deployment removed after the delay",
+    )
+    assert datetime.now(UTC) >= scale_down
+    final = get(kube, ro_namespace, "httproute", ROUTE) or {}
+    assert without_weights(final) == without_weights(before)
