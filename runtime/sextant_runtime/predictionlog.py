@@ -3,20 +3,21 @@
 Each logged request is one entry of a Redis stream (`sextant:predictions:MODEL`, trimmed
 with `MAXLEN ~ maxLength`) with the fields `id` (the request id, also returned to the
 client in the `Sextant-Request-Id` header), `time`, `model`, `version`, `track`,
-`inputs` and `outputs` (JSON objects of tensor name to rows). A sorted set next to it
-(`sextant:prediction-ids:MODEL`, request id scored by time, trimmed to exactly maxLength)
-says which request ids are in the log, so ground truth (sextant_runtime.groundtruth) can
-refuse a label for a request that was never logged.
+`layout`, `inputs` and `outputs` (the tensors as raw bytes, see logentries.py). A
+sorted set next to it (`sextant:prediction-ids:MODEL`, request id scored by time, trimmed
+to exactly maxLength) says which request ids are in the log, so ground truth
+(sextant_runtime.groundtruth) can refuse a label for a request that was never logged.
 
 Sampling happens when the request arrives (`next_id()`), so only a logged request gets an
 id and the header: a client that receives one can send its label later.
 
 Logging never slows or fails a request. The inference thread calls `offer()`, which
 samples and appends a reference to the batch's arrays to a bounded deque (no copy, no
-encoding); a writer thread encodes the entries and sends them to Redis in one pipeline
-per batch. When the deque is full (Redis slow or down) the entry is dropped and counted
-(`sextant_prediction_log_dropped_total{reason}`); when a write fails, that batch is
-dropped and counted, and the writer backs off before it tries again.
+encoding); a writer thread encodes the entries and sends them to Redis in one write per
+batch, replies off but for the batch's last command (`CLIENT REPLY`), so one reply
+confirms a batch. When the deque is full (Redis slow or down) the entry is dropped and
+counted (`sextant_prediction_log_dropped_total{reason}`); when a write fails, that batch
+is dropped and counted, and the writer backs off before it tries again.
 
 `read_window()` is the other end: the last N rows of the log as an Arrow table whose
 columns are the input and output tensors (a tensor with k values per row becomes k
@@ -41,6 +42,7 @@ import numpy as np
 import orjson
 import redis
 
+from sextant_runtime import logentries
 from sextant_runtime.batcher import BatchObserver, Outputs, Pending
 
 log = logging.getLogger(__name__)
@@ -83,7 +85,9 @@ class PredictionLog:
         self.settings = settings
         self.key = stream_key(model)
         self.ids_key = ids_key(model)
-        self._static = {"model": model, "version": version, "track": track}
+        static = {"model": model, "version": version, "track": track}
+        self._packer = logentries.EntryPacker(self.key, settings.max_length, static)
+        self._quiet: bool | None = None  # does this Redis take CLIENT REPLY OFF? (on connect)
         self._buffer: collections.deque[tuple[str, float, Any, Any]] = collections.deque()
         self._wake = threading.Event()
         self._stopping = False
@@ -135,11 +139,13 @@ class PredictionLog:
 
     def _run(self) -> None:
         settings = self.settings
-        client = redis.Redis.from_url(
+        # redis-py connects (URL, auth, TLS, database); the commands are packed here.
+        pool: Any = redis.ConnectionPool.from_url(
             settings.redis_url,
             socket_timeout=settings.timeout_s,
             socket_connect_timeout=settings.timeout_s,
         )
+        connection = pool.make_connection()
         try:
             while True:
                 self._wake.wait(0.2)
@@ -149,39 +155,39 @@ class PredictionLog:
                         self._buffer.popleft()
                         for _ in range(min(settings.batch_size, len(self._buffer)))
                     ]
-                    if not self._write(client, batch) and not self._stopping:
+                    if not self._write(connection, batch) and not self._stopping:
                         time.sleep(settings.backoff_s)
                 if self._stopping:
                     return
         finally:
-            client.close()
+            connection.disconnect()
 
-    def _write(self, client: Any, batch: list[tuple[str, float, Any, Any]]) -> bool:
-        pipe = client.pipeline(transaction=False)
-        # One ZADD and one trim per batch keep the id index at maxLength newest ids.
-        pipe.zadd(self.ids_key, {request_id: at for request_id, at, _, _ in batch})
-        pipe.zremrangebyrank(self.ids_key, 0, -self.settings.max_length - 1)
-        for request_id, at, inputs, outputs in batch:
-            pipe.xadd(
-                self.key,
-                {
-                    "id": request_id,
-                    "time": repr(at),
-                    **self._static,
-                    "inputs": _encode(inputs),
-                    "outputs": _encode(outputs),
-                },
-                maxlen=self.settings.max_length,
-                approximate=True,
-            )
+    def _write(self, connection: Any, batch: list[tuple[str, float, Any, Any]]) -> bool:
         try:
-            pipe.execute()
-        except (redis.RedisError, OSError) as err:
+            if self._quiet is None:
+                self._quiet = _takes_client_reply(connection)
+            connection.send_packed_command([self._pack(batch)], check_health=False)
+            for _ in range(2 if self._quiet else len(batch) + 2):
+                connection.read_response()
+        except (redis.RedisError, OSError, ValueError, TypeError) as err:
+            connection.disconnect()  # replies may be left unread: start clean
             self.dropped["redis_error"] += len(batch)
             log.warning("prediction log: %d entries dropped: %s", len(batch), err)
             return False
         self.written += len(batch)
         return True
+
+    def _pack(self, batch: list[tuple[str, float, Any, Any]]) -> bytes:
+        """The batch's commands: the id index (one ZADD and a trim to maxLength) and one
+        XADD per entry; with replies off but for the last XADD when Redis allows it."""
+        index, *entries = self._packer.batch(batch, self.ids_key)
+        trim = logentries.command(
+            b"ZREMRANGEBYRANK", self.ids_key.encode(), b"0", b"%d" % (-self.settings.max_length - 1)
+        )
+        if self._quiet:
+            off, on = logentries.CLIENT_REPLY_OFF, logentries.CLIENT_REPLY_ON
+            return b"".join((off, index, trim, *entries[:-1], on, entries[-1]))
+        return b"".join((index, trim, *entries))
 
     def render(self, labels: str) -> list[str]:
         """Prometheus text lines; `labels` is the runtime's `model=...,version=...,track=...`."""
@@ -230,11 +236,14 @@ class LoggingObserver(BatchObserver):
             start += rows
 
 
-def _encode(tensors: Any) -> bytes:
-    return orjson.dumps(
-        {name: np.ascontiguousarray(value) for name, value in tensors.items()},
-        option=orjson.OPT_SERIALIZE_NUMPY,
-    )
+def _takes_client_reply(connection: Any) -> bool:
+    """Whether this Redis takes CLIENT REPLY (some proxies refuse it): then a batch needs
+    one reply, else one per command."""
+    connection.send_command("CLIENT", "REPLY", "ON")
+    try:
+        return bool(connection.read_response() in (b"OK", "OK"))
+    except redis.ResponseError:
+        return False
 
 
 def read_window(redis_url: str, key: str, rows: int) -> Any:
@@ -271,10 +280,7 @@ def output_names(table: Any) -> list[str]:
 
 
 def _rows_of(fields: dict[bytes, bytes]) -> int:
-    outputs = orjson.loads(fields.get(b"outputs", b"{}"))
-    for value in outputs.values():
-        return len(value) if isinstance(value, list) else 1
-    return 1
+    return logentries.rows(fields)
 
 
 def _columns(entries: list[dict[bytes, bytes]], rows: int) -> tuple[dict[str, Any], list[str]]:
@@ -283,12 +289,11 @@ def _columns(entries: list[dict[bytes, bytes]], rows: int) -> tuple[dict[str, An
     outputs: dict[str, None] = {}  # an ordered set
     for fields in reversed(entries):  # oldest first
         n = 0
-        for part in (b"inputs", b"outputs"):
-            for name, value in orjson.loads(fields.get(part, b"{}")).items():
-                if part == b"outputs":
+        for part in ("inputs", "outputs"):
+            for name, tensor in logentries.decode(fields, part).items():
+                if part == "outputs":
                     outputs[name] = None
-                array = np.asarray(value)
-                array = array.reshape(len(array), -1) if array.ndim else array.reshape(1, 1)
+                array = tensor.reshape(len(tensor), -1) if tensor.ndim else tensor.reshape(1, 1)
                 tensors[name].append(array)
                 n = len(array)
         for field in ("id", "model", "version", "track"):

@@ -17,7 +17,14 @@ from click.testing import CliRunner
 from sextant.cli import main
 from sextant.devenv.process import free_port
 from sextant.devenv.redis import LocalRedis
-from sextant_runtime.predictionlog import LogSettings, PredictionLog, read_window, stream_key
+from sextant_runtime.logentries import decode
+from sextant_runtime.predictionlog import (
+    LogSettings,
+    PredictionLog,
+    ids_key,
+    read_window,
+    stream_key,
+)
 from tests.polling import wait_for
 
 
@@ -40,13 +47,43 @@ def test_entries_carry_request_id_model_version_track_inputs_and_outputs(
     outputs = {"p": np.array([0.25, 0.75])}
     assert log.offer("req-1", inputs, outputs)
     log.close()
-    client = redis.Redis.from_url(redis_server.url, decode_responses=True)
+    client = redis.Redis.from_url(redis_server.url)
     [(_, fields)] = client.xrange(stream_key(model))
-    assert fields["id"] == "req-1"
-    assert (fields["model"], fields["version"], fields["track"]) == (model, "7", "canary")
-    assert json.loads(fields["inputs"]) == {"x": [[1.0, 2.0], [3.0, 4.0]]}
-    assert json.loads(fields["outputs"]) == {"p": [0.25, 0.75]}
+    assert fields[b"id"] == b"req-1"
+    assert (fields[b"model"], fields[b"version"], fields[b"track"]) == (model.encode(), b"7",
+                                                                      b"canary")  # fmt: skip
+    [x] = decode(fields, "inputs").values()
+    assert x.dtype == np.float32
+    np.testing.assert_array_equal(x, [[1.0, 2.0], [3.0, 4.0]])
+    np.testing.assert_array_equal(decode(fields, "outputs")["p"], [0.25, 0.75])
+    assert json.loads(fields[b"layout"])["inputs"] == [["x", "<f4", [2, 2]]]
     assert log.written == 1
+    assert client.zscore(ids_key(model), "req-1") is not None
+
+
+def test_string_tensors_and_odd_layouts_round_trip(redis_server: LocalRedis) -> None:
+    model = _model()
+    log = _log(redis_server.url, model, sample_rate=1.0)
+    names = np.array([[b"ann"], [b"bo"]], dtype=object)
+    strided = np.arange(12.0).reshape(3, 4)[:, ::2]  # not contiguous
+    assert log.offer("r", {"name": names, "v": strided}, {"y": np.array([1, 2], np.int64)})
+    log.close()
+    [(_, fields)] = redis.Redis.from_url(redis_server.url).xrange(stream_key(model))
+    inputs = decode(fields, "inputs")
+    assert inputs["name"].tolist() == [["ann"], ["bo"]]
+    np.testing.assert_array_equal(inputs["v"], strided)
+    assert decode(fields, "outputs")["y"].dtype == np.int64
+
+
+def test_the_id_index_keeps_exactly_max_length_newest_ids(redis_server: LocalRedis) -> None:
+    model = _model()
+    log = _log(redis_server.url, model, sample_rate=1.0, max_length=50, batch_size=16)
+    for i in range(500):
+        log.offer(f"r{i}", {"x": np.zeros((1, 1))}, {"y": np.zeros(1)})
+    log.close(timeout=30)
+    ids = redis.Redis.from_url(redis_server.url).zrange(ids_key(model), 0, -1)
+    assert len(ids) == 50
+    assert ids[-1] == b"r499"
 
 
 def test_the_stream_is_trimmed_near_max_length(redis_server: LocalRedis) -> None:

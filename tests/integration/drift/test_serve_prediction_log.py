@@ -3,17 +3,18 @@ request id in a header, and keeps answering when Redis is gone."""
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
+import numpy as np
 import pytest
 import redis
 
 from sextant.devenv.process import free_port
 from sextant.devenv.redis import LocalRedis
+from sextant_runtime.logentries import decode
 from sextant_runtime.predictionlog import stream_key
 from tests.integration.runtime.conftest import RuntimeServer
 from tests.polling import wait_for
@@ -51,18 +52,19 @@ def test_a_logged_request_is_found_by_the_id_in_its_header(
     response = server.infer(ROW)
     assert response.status_code == 200
     request_id = response.headers["sextant-request-id"]
-    client = redis.Redis.from_url(redis_server.url, decode_responses=True)
+    client = redis.Redis.from_url(redis_server.url)
 
-    def logged() -> dict[str, str] | None:
+    def logged() -> dict[bytes, bytes] | None:
         for _, fields in client.xrange(stream_key("iris-logged")):
-            if fields["id"] == request_id:
+            if fields[b"id"] == request_id.encode():
                 return fields
         return None
 
     fields = wait_for(logged, timeout=10, what="the request in the prediction log")
-    assert fields["track"] == "canary"
-    assert json.loads(fields["inputs"])["measurements"] == [[5.1, 3.5, 1.4, 0.2]]
-    assert json.loads(fields["outputs"])  # the model's outputs, by name
+    assert fields[b"track"] == b"canary"
+    inputs = decode(fields, "inputs")
+    np.testing.assert_allclose(inputs["measurements"], [[5.1, 3.5, 1.4, 0.2]], rtol=1e-6)
+    assert decode(fields, "outputs")["probabilities"].shape == (1, 3)
     assert _metric(server, r"sextant_prediction_log_entries_total\{[^}]*\}") >= 1
 
 
