@@ -240,7 +240,7 @@ class Runtime:
         if self.prediction_log is not None:
             self.prediction_log.close()
         if server.enricher is not None:
-            await server.enricher.close()
+            server.enricher.close()
         if server.inflight:
             log.warning("exiting with requests in flight", extra={"inflight": server.inflight})
         if self.loaded is not None:

@@ -95,5 +95,5 @@ class Enricher:
         ]
         return lines
 
-    async def close(self) -> None:
-        await self.lookup.close()
+    def close(self) -> None:
+        self.lookup.close()

@@ -1,10 +1,15 @@
-"""Online reads from Redis on the event loop, coalesced: one pipeline per round trip.
+"""Online reads from Redis for the event loop, coalesced: one pipeline per round trip.
 
-A request asks for its entities' hashes and awaits them. If no read is in flight, one
-starts at once (no added wait when idle); requests that arrive while it is in flight
-join the next one, which goes as soon as the first returns. So under load every round
-trip carries the lookups of many requests (an HMGET per entity, one pipeline), and the
-inference thread never waits on Redis.
+A request hands its entities' keys to one lookup thread and awaits a future. If the
+thread is idle it reads at once (no added wait); lookups that arrive while a read is in
+flight go together in the next one, as soon as it returns. So under load every round
+trip carries the lookups of many requests (an HMGET per entity, one pipeline).
+
+Why a thread with redis-py's blocking client, not redis.asyncio on the loop: on this
+path the asyncio client costs several times the CPU of the blocking one per call
+(measured: bench/README.md), and the blocking read releases the GIL while it waits, so
+neither the event loop nor the inference thread ever waits on Redis, and a Redis that
+hangs cannot stall health checks or requests that need no lookup.
 
 When Redis cannot be reached, every lookup of that round fails with
 FeatureStoreUnavailable (503): the server keeps running and the next round tries again
@@ -14,10 +19,10 @@ FeatureStoreUnavailable (503): the server keeps running and the next round tries
 from __future__ import annotations
 
 import asyncio
+import threading
 from collections.abc import Sequence
 
 import redis
-import redis.asyncio as aredis
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
@@ -27,6 +32,7 @@ CONNECT_TIMEOUT_S = 0.5
 READ_TIMEOUT_S = 1.0
 
 Row = list[bytes | None]
+_Pending = tuple[list[str], "asyncio.Future[list[Row]]"]
 
 
 class FeatureStoreUnavailable(Unavailable):
@@ -44,70 +50,92 @@ class RedisLookup:
     ) -> None:
         self.url = url
         self.fields = list(fields)
-        self._password = password
         self._what = what
-        self._client: aredis.Redis | None = None  # made on the loop that uses it
-        self._pending: list[tuple[list[str], asyncio.Future[list[Row]]]] = []
-        self._task: asyncio.Task[None] | None = None
+        self._client = redis.Redis.from_url(
+            url,
+            password=password,
+            socket_connect_timeout=CONNECT_TIMEOUT_S,
+            socket_timeout=READ_TIMEOUT_S,
+            # One immediate retry covers a connection Redis closed while idle; no
+            # backoff: a request must not wait out seconds of retries.
+            retry=Retry(NoBackoff(), 1),
+        )
+        self._pending: list[_Pending] = []
+        self._lock = threading.Lock()
+        self._wake = threading.Condition(self._lock)
+        self._stopping = False
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread = threading.Thread(target=self._run, name="feature-lookup", daemon=True)
 
-    async def fetch(self, keys: list[str]) -> list[Row]:
-        """The `fields` of each key's hash (None where absent), in order."""
-        loop = asyncio.get_running_loop()
+    def fetch(self, keys: list[str]) -> asyncio.Future[list[Row]]:
+        """The `fields` of each key's hash (None where absent), in order; await it."""
+        loop = self._loop
+        if loop is None:
+            loop = self._loop = asyncio.get_running_loop()
+            self._thread.start()
         future: asyncio.Future[list[Row]] = loop.create_future()
-        self._pending.append((keys, future))
-        if self._task is None:
-            self._task = loop.create_task(self._drain())
-        return await future
+        with self._lock:
+            self._pending.append((keys, future))
+            if len(self._pending) == 1:
+                self._wake.notify()
+        return future
 
-    async def close(self) -> None:
-        if self._client is not None:
-            await self._client.aclose()
-            self._client = None
+    def close(self) -> None:
+        with self._lock:
+            self._stopping = True
+            self._wake.notify()
+        if self._thread.is_alive():
+            self._thread.join(READ_TIMEOUT_S + CONNECT_TIMEOUT_S + 1)
+        self._client.close()
 
-    def _connect(self) -> aredis.Redis:
-        if self._client is None:
-            self._client = aredis.Redis.from_url(
-                self.url,
-                password=self._password,
-                socket_connect_timeout=CONNECT_TIMEOUT_S,
-                socket_timeout=READ_TIMEOUT_S,
-                # One immediate retry covers a connection Redis closed while idle; no
-                # backoff: a request must not wait out seconds of retries.
-                retry=Retry(NoBackoff(), 1),
-            )
-        return self._client
-
-    async def _drain(self) -> None:
-        try:
-            while self._pending:
+    def _run(self) -> None:
+        while True:
+            with self._lock:
+                while not self._pending and not self._stopping:
+                    self._wake.wait()
+                if self._stopping:
+                    group, self._pending = self._pending, []
+                    if group:
+                        self._hand_back(group, Unavailable("server is shutting down"))
+                    return
                 group, self._pending = self._pending, []
-                await self._round(group)
-        finally:
-            self._task = None
+            self._hand_back(group, self._read(group))
 
-    async def _round(self, group: list[tuple[list[str], asyncio.Future[list[Row]]]]) -> None:
+    def _read(self, group: list[_Pending]) -> list[Row] | FeatureStoreUnavailable:
         fields = self.fields
         try:
-            pipe = self._connect().pipeline(transaction=False)
+            if len(group) == 1 and len(group[0][0]) == 1:
+                one: Row = self._client.hmget(group[0][0][0], fields)  # type: ignore[assignment]
+                return [one]
+            pipe = self._client.pipeline(transaction=False)
             for keys, _ in group:
                 for key in keys:
                     pipe.hmget(key, fields)
-            results: list[Row] = await pipe.execute()
+            results: list[Row] = pipe.execute()
         except (redis.RedisError, OSError) as err:
-            failure = FeatureStoreUnavailable(
+            return FeatureStoreUnavailable(
                 f"{self._what}: the online store at {_redacted(self.url)} did not answer "
                 f"({type(err).__name__}: {err}); retry later"
             )
-            for _, future in group:
-                if not future.done():
-                    future.set_exception(failure)
-            return
-        start = 0
-        for keys, future in group:
-            end = start + len(keys)
-            if not future.done():  # a request that gave up meanwhile
+        return results
+
+    def _hand_back(self, group: list[_Pending], results: list[Row] | Unavailable) -> None:
+        loop = self._loop
+        if loop is not None and not loop.is_closed():
+            loop.call_soon_threadsafe(_deliver, group, results)
+
+
+def _deliver(group: list[_Pending], results: list[Row] | Unavailable) -> None:
+    """On the event loop: each request's rows, or the round's error."""
+    start = 0
+    for keys, future in group:
+        end = start + len(keys)
+        if not future.done():  # a request that gave up meanwhile
+            if isinstance(results, Unavailable):
+                future.set_exception(results)
+            else:
                 future.set_result(results[start:end])
-            start = end
+        start = end
 
 
 def _redacted(url: str) -> str:
