@@ -17,3 +17,5 @@ class OperatorSettings:
     resync_seconds: float = 30.0
     namespaces: tuple[str, ...] = field(default_factory=tuple)
     cluster_domain: str = "cluster.local"
+    # GET /metrics (Prometheus text: the drift gauges) on this port; 0: off.
+    metrics_port: int = 0

@@ -45,6 +45,14 @@ import click
     help="Serve GET /healthz on this port (0: off).",
 )
 @click.option(
+    "--metrics-port",
+    envvar="SEXTANT_METRICS_PORT",
+    type=click.IntRange(min=0, max=65535),
+    default=0,
+    show_default=True,
+    help="Serve GET /metrics (Prometheus: the DriftMonitor gauges) on this port (0: off).",
+)
+@click.option(
     "--peering",
     envvar="SEXTANT_PEERING",
     default=None,
@@ -59,6 +67,7 @@ def operator_command(
     redis_url: str | None,
     resync_seconds: float,
     liveness_port: int,
+    metrics_port: int,
     peering: str | None,
 ) -> None:
     """Run the Sextant operator against the cluster in KUBECONFIG (or in-cluster)."""
@@ -72,6 +81,7 @@ def operator_command(
         redis_url=redis_url,
         resync_seconds=resync_seconds,
         namespaces=namespaces,
+        metrics_port=metrics_port,
     )
     liveness = f"http://0.0.0.0:{liveness_port}/healthz" if liveness_port else None
     run_operator(settings, liveness_endpoint=liveness, peering_name=peering)

@@ -13,6 +13,7 @@ from collections import defaultdict
 from typing import Any, cast
 
 import kopf
+import prometheus_client
 
 from sextant_operator import labels
 from sextant_operator.api import GROUP, VERSION
@@ -37,6 +38,13 @@ def register(
     """DriftMonitor handlers on `registry`; the reconciler gets a client of its own."""
     reconciler = reconciler or DriftMonitorReconciler(Kube(load_api_client()), settings)
     resync_seconds = settings.resync_seconds
+
+    @kopf.on.startup(registry=registry)
+    def serve_metrics(**_: Any) -> None:
+        # The operator's only metrics are the drift gauges, so the endpoint starts here.
+        if settings.metrics_port:
+            prometheus_client.start_http_server(settings.metrics_port)
+
     guard = threading.Lock()
     locks: defaultdict[tuple[str, str], threading.Lock] = defaultdict(threading.Lock)
 
