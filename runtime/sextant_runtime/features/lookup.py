@@ -65,6 +65,7 @@ class RedisLookup:
         self._wake = threading.Condition(self._lock)
         self._stopping = False
         self._loop: asyncio.AbstractEventLoop | None = None
+        self.rounds = 0  # round trips to Redis so far
         self._thread = threading.Thread(target=self._run, name="feature-lookup", daemon=True)
 
     def fetch(self, keys: list[str]) -> asyncio.Future[list[Row]]:
@@ -103,6 +104,7 @@ class RedisLookup:
 
     def _read(self, group: list[_Pending]) -> list[Row] | FeatureStoreUnavailable:
         fields = self.fields
+        self.rounds += 1
         try:
             if len(group) == 1 and len(group[0][0]) == 1:
                 one: Row = self._client.hmget(group[0][0][0], fields)  # type: ignore[assignment]
