@@ -8,12 +8,13 @@ from typing import Any
 
 import kopf
 
-from sextant_operator import handlers, pending
+from sextant_operator import pending
+from sextant_operator.controller import ModelDeploymentController
 from sextant_operator.driftmonitor import handlers as driftmonitor_handlers
 from sextant_operator.featureview import handlers as featureview_handlers
-from sextant_operator.kube import Kube, load_api_client
-from sextant_operator.reconcile import ModelDeploymentReconciler
+from sextant_operator.kube import load_api_client
 from sextant_operator.settings import OperatorSettings
+from sextant_operator.standby import Standby
 
 log = logging.getLogger(__name__)
 
@@ -38,11 +39,19 @@ def run_operator(
     installs it). Without it, run exactly one replica.
     """
     registry = kopf.OperatorRegistry()
-    reconciler = ModelDeploymentReconciler(Kube(load_api_client()), settings)
-    handlers.register(registry, reconciler, settings.resync_seconds)
     pending.register(registry)
     driftmonitor_handlers.register(registry, settings)
     featureview_handlers.register(registry, settings)
+    # ModelDeployments run on Sextant's own watch caches and work queue (controller.py);
+    # kopf runs the other kinds, peering and the liveness endpoint.
+    api_client = load_api_client()
+    priority = random.randint(1, 2**31) if peering_name else 0
+    controller = ModelDeploymentController(
+        api_client,
+        settings,
+        workers=settings.workers,
+        standby=Standby(api_client, peering_name, priority, settings.namespaces),
+    )
 
     @kopf.on.login(registry=registry)
     def login(**kwargs: Any) -> kopf.ConnectionInfo | None:
@@ -73,12 +82,16 @@ def run_operator(
         ", ".join(settings.namespaces) or "all namespaces",
         settings.runtime_image,
     )
-    kopf.run(
-        registry=registry,
-        clusterwide=not settings.namespaces,
-        namespaces=settings.namespaces,
-        liveness_endpoint=liveness_endpoint,
-        standalone=peering_name is None,
-        peering_name=peering_name,
-        priority=random.randint(1, 2**31) if peering_name else 0,
-    )
+    controller.start()
+    try:
+        kopf.run(
+            registry=registry,
+            clusterwide=not settings.namespaces,
+            namespaces=settings.namespaces,
+            liveness_endpoint=liveness_endpoint,
+            standalone=peering_name is None,
+            peering_name=peering_name,
+            priority=priority,
+        )
+    finally:
+        controller.stop()

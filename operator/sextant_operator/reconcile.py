@@ -24,7 +24,12 @@ from sextant_operator.render.children import CHILD_KINDS, desired_children, desi
 from sextant_operator.render.context import ModelArtifact, RenderContext
 from sextant_operator.render.deployment import deployment_name
 from sextant_operator.render.service import service_url
-from sextant_operator.resolution import reference, resolve_model, resolved_status
+from sextant_operator.resolution import (
+    RegistryPoller,
+    reference,
+    resolve_model,
+    resolved_status,
+)
 from sextant_operator.settings import OperatorSettings
 from sextant_operator.status import DeploymentProgress, Observation, compute_status
 
@@ -49,9 +54,12 @@ class Outcome:
 
 
 class ModelDeploymentReconciler:
-    def __init__(self, kube: Kube, settings: OperatorSettings) -> None:
+    def __init__(
+        self, kube: Kube, settings: OperatorSettings, poller: RegistryPoller | None = None
+    ) -> None:
         self.kube = kube
         self.settings = settings
+        self.poller = poller
         self.progressive = ProgressiveReconciler(kube, settings)
 
     def reconcile(self, body: dict[str, Any], emit: EventSink, *, resolve: bool = True) -> Outcome:
@@ -80,7 +88,9 @@ class ModelDeploymentReconciler:
             stable = DeploymentProgress.of(
                 applied.get(("Deployment", deployment_name(ctx, "stable")))
             )
-            unschedulable = self._unschedulable(ctx)
+            # Pods are listed only while some are missing: a settled model costs no request.
+            if stable is None or not stable.complete:
+                unschedulable = self._unschedulable(ctx)
             url = service_url(ctx)
         observation = Observation(
             desired_replicas=desired_replicas(md.spec),
@@ -131,7 +141,7 @@ class ModelDeploymentReconciler:
         registry outage must never take a serving model down.
         """
         try:
-            return resolve_model(md.spec.model, self.settings), None
+            return resolve_model(md.spec.model, self.settings, self.poller), None
         except RegistryError as err:
             log.warning("%s/%s: %s", md.metadata.namespace, md.metadata.name, err)
             return _serving_artifact(md, self.settings, same_spec=False), err
@@ -196,7 +206,15 @@ class ModelDeploymentReconciler:
             return  # nothing changed: no write, no watch event, no resourceVersion churn
         assert md.metadata.namespace is not None
         assert md.metadata.name is not None
-        self.kube.patch_status("modeldeployments", md.metadata.namespace, md.metadata.name, new)
+        # Guarded: a status computed from a stale copy of the object is refused (409) and
+        # the object is reconciled again from the fresh one.
+        self.kube.patch_status(
+            "modeldeployments",
+            md.metadata.namespace,
+            md.metadata.name,
+            new,
+            md.metadata.resource_version,
+        )
 
 
 def _serving_artifact(

@@ -15,6 +15,7 @@ class OperatorSettings:
     redis_url: str | None = None
     # How often registry aliases are re-resolved, and children re-checked for drift.
     resync_seconds: float = 30.0
+    workers: int = 4  # ModelDeployments reconciled in parallel
     namespaces: tuple[str, ...] = field(default_factory=tuple)
     cluster_domain: str = "cluster.local"
     # GET /metrics (Prometheus text: the drift gauges) on this port; 0: off.

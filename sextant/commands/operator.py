@@ -37,6 +37,14 @@ import click
     help="How often registry aliases are re-resolved and children re-checked.",
 )
 @click.option(
+    "--workers",
+    envvar="SEXTANT_WORKERS",
+    type=click.IntRange(min=1),
+    default=4,
+    show_default=True,
+    help="ModelDeployments reconciled at once (one object is never reconciled twice at once).",
+)
+@click.option(
     "--liveness-port",
     envvar="SEXTANT_LIVENESS_PORT",
     type=int,
@@ -66,6 +74,7 @@ def operator_command(
     prometheus_url: str | None,
     redis_url: str | None,
     resync_seconds: float,
+    workers: int,
     liveness_port: int,
     metrics_port: int,
     peering: str | None,
@@ -80,6 +89,7 @@ def operator_command(
         prometheus_url=prometheus_url,
         redis_url=redis_url,
         resync_seconds=resync_seconds,
+        workers=workers,
         namespaces=namespaces,
         metrics_port=metrics_port,
     )
