@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from kubernetes.client.exceptions import ApiException
-from kubernetes.dynamic.exceptions import ResourceNotFoundError
+from kubernetes.dynamic.exceptions import ResourceNotFoundError, UnprocessibleEntityError
 
 from sextant.registry import RegistryError
 from sextant_operator import labels
@@ -308,7 +308,13 @@ class ProgressiveReconciler:
         names = [h.name for h in decision.header_routes or ()]
         log.info("%s/%s: HTTPRoute %s canary weight %d%%, header routes %s", meta["namespace"],
                  md.metadata.name, meta["name"], weight, names)  # fmt: skip
-        self.kube.json_patch(HTTP_ROUTE_API, "HTTPRoute", meta["namespace"], meta["name"], ops)
+        try:
+            self.kube.json_patch(HTTP_ROUTE_API, "HTTPRoute", meta["namespace"], meta["name"], ops)
+        except UnprocessibleEntityError as err:
+            # Edited since it was read (a guard failed), or it cannot take the header rules
+            # (Gateway API allows 16 rules): the step holds, the next look reads it afresh.
+            log.warning("%s/%s: HTTPRoute %s refused the patch: %s", meta["namespace"],
+                        md.metadata.name, meta["name"], err.summary())  # fmt: skip
 
     def _with_tracking_uri(self, md: ModelDeployment, artifact: ModelArtifact) -> ModelArtifact:
         """Artifacts read back from status lack the tracking URI their pods need."""

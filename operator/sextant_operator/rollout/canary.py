@@ -158,6 +158,8 @@ def _header_step(
         return _Outcome(rollout, "next", events=(_header_event(p, step, wanted),))
     counts = _counts(p, weight, headers)
     what = f"step {step}: header route {wanted.name} going onto the HTTPRoute"
+    # The weight being in place reset the deadline's start; waiting for the rule does not.
+    rollout = rollout.model_copy(update={"progress_start_time": p.rollout.progress_start_time})
     rollout, requeue = waiting(
         p, rollout, what if counts.reached else _short_of(p, step, weight, counts)
     )

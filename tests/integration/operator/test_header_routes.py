@@ -147,3 +147,36 @@ def test_abort_removes_the_header_route_at_once_and_the_canary_pods_after_the_de
     assert datetime.now(UTC) >= scale_down
     final = get(kube, ro_namespace, "httproute", ROUTE) or {}
     assert without_weights(final) == without_weights(before)
+
+
+def test_a_route_that_cannot_take_the_header_rule_holds_the_step_until_the_deadline(
+    kube: KubeAccess, ro_namespace: str, rollout_operator: LocalOperator
+) -> None:
+    route = users_route(ro_namespace)
+    route["spec"]["rules"] += [  # Gateway API allows 16 rules: these fill the route
+        {
+            "matches": [{"path": {"type": "PathPrefix", "value": f"/other-{i}"}}],
+            "backendRefs": [{"name": "status-page", "port": 80}],
+        }
+        for i in range(14)
+    ]
+    kube.kubectl("apply", "-f", "-", input=json.dumps(route))
+    rollout = {**header_canary(), "progressDeadlineSeconds": 15}
+    apply_md(kube, ro_namespace, "scorer", spec(MODEL_A, rollout, replicas=3))
+    old = wait_condition(kube, ro_namespace, "scorer")["status"]["stable"]["version"]
+    apply_md(kube, ro_namespace, "scorer", spec(MODEL_B, rollout, replicas=3))
+
+    def held() -> dict[str, Any] | None:
+        md = get(kube, ro_namespace, "modeldeployment", "scorer") or {}
+        rollout = (md.get("status") or {}).get("rollout") or {}
+        return md if "header route beta" in (rollout.get("message") or "") else None
+
+    md = wait_for(held, timeout=60, what="the header step holding")
+    assert md["status"]["canary"]["step"] == 1
+    assert route_weights(kube, ro_namespace, ROUTE) == [70, 30]
+    assert len(route_rules(kube, ro_namespace)) == 16  # refused by the API server, not forced
+
+    md = rollout_state(kube, ro_namespace, "scorer", "Aborted")
+    assert "progressDeadlineSeconds" in md["status"]["rollout"]["message"]
+    assert route_weights(kube, ro_namespace, ROUTE) == [100, 0]
+    assert md["status"]["stable"]["version"] == old

@@ -72,6 +72,7 @@ class Cluster:
     # GatewayAPI: the header routes whose rules are on the HTTPRoute; the operator puts
     # exactly what the decision asks for.
     headers: tuple[SetHeaderRoute, ...] = ()
+    refuses_headers: bool = False  # the route cannot take header rules (16 rules already)
 
     def step(self, tokens: Tokens | None = None) -> Decision:
         seen = Observations(
@@ -86,7 +87,11 @@ class Cluster:
         decision = decide(self.spec, self.status, seen, self.now)
         if decision.route_weight is not None and self.route is not None:
             self.route = decision.route_weight
-        if decision.header_routes is not None and self.route is not None:
+        if (
+            decision.header_routes is not None
+            and self.route is not None
+            and not self.refuses_headers
+        ):
             self.headers = decision.header_routes
         self.status = ModelDeploymentStatus(
             stable=decision.stable, canary=decision.canary, rollout=decision.rollout

@@ -197,3 +197,22 @@ def test_a_canary_that_never_gets_ready_for_its_cohort_hits_the_progress_deadlin
     assert cluster.state == "Aborted"
     assert [e.reason for e in decision.events] == ["ProgressDeadlineExceeded"]
     assert decision.header_routes == ()
+
+
+def test_a_route_that_never_takes_the_header_rule_hits_the_progress_deadline() -> None:
+    cluster = moved_to_8({"setWeight": 10}, {"setHeaderRoute": BETA}, {"pause": {}})
+    cluster.refuses_headers = True
+    cluster.settle()
+    assert (cluster.step_index, cluster.state) == (1, "Progressing")
+    assert cluster.status is not None
+    assert cluster.status.rollout is not None
+    assert "header route beta" in (cluster.status.rollout.message or "")
+    cluster.later(300)
+    cluster.step()
+    assert cluster.state == "Progressing"  # each look keeps the deadline's start
+
+    cluster.later(301)
+    decision = cluster.step()
+
+    assert cluster.state == "Aborted"
+    assert [e.reason for e in decision.events] == ["ProgressDeadlineExceeded"]
