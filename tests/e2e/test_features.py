@@ -144,3 +144,29 @@ def test_the_cronjobs_runs_materialize_the_source_into_redis_and_status(
     assert online(pod_redis, "b")[b"age"] == b"41"
     assert online(pod_redis, "c")[b"ltv"] == b"5.0"
     assert online(pod_redis, "a")[b"age"] == b"31"  # untouched
+
+    # Two shards: an Indexed Job of two pods, each with a watermark of its own (so each
+    # reads its share of every row within ttl), summed in status.
+    sharded = feature_view(model_files.uri("users.parquet"), pod_redis)
+    sharded["spec"]["materialization"]["parallelism"] = 2
+    apply(real_kube, sharded)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        mode = "jsonpath={.spec.jobTemplate.spec.completionMode}"
+        out = real_kube.kubectl("get", "cronjob", cronjob_name(NAME), "-n", NAMESPACE, "-o", mode)
+        if out.stdout == "Indexed":
+            break
+        time.sleep(1)
+    job = "user-features-sharded"
+    real_kube.kubectl("create", "job", job, f"--from=cronjob/{cronjob_name(NAME)}",
+                      "-n", NAMESPACE)  # fmt: skip
+    found = wait_for_run(real_kube, job, second["time"])
+    third = found["lastMaterialization"]
+    assert (third["rows"], third["entities"]) == (4, 3)
+    pods = real_kube.kubectl("get", "pods", "-n", NAMESPACE, "-l", f"job-name={job}",
+                             "-o", "json").stdout  # fmt: skip
+    indexes = {
+        p["metadata"]["annotations"]["batch.kubernetes.io/job-completion-index"]
+        for p in json.loads(pods)["items"]
+    }
+    assert indexes == {"0", "1"}
