@@ -180,3 +180,41 @@ def test_a_route_that_cannot_take_the_header_rule_holds_the_step_until_the_deadl
     assert "progressDeadlineSeconds" in md["status"]["rollout"]["message"]
     assert route_weights(kube, ro_namespace, ROUTE) == [100, 0]
     assert md["status"]["stable"]["version"] == old
+
+
+def test_blue_green_abort_points_both_services_at_stable_and_keeps_the_preview_for_the_delay(
+    kube: KubeAccess, ro_namespace: str, rollout_operator: LocalOperator
+) -> None:
+    rollout = {
+        "strategy": "BlueGreen",
+        "blueGreen": {"autoPromotion": False, "abortScaleDownDelaySeconds": 6},
+    }
+    apply_md(kube, ro_namespace, "ranker", spec(MODEL_A, rollout))
+    old = wait_condition(kube, ro_namespace, "ranker")["status"]["stable"]["version"]
+    apply_md(kube, ro_namespace, "ranker", spec(MODEL_B, rollout))
+    new = rollout_state(kube, ro_namespace, "ranker", "Paused")["status"]["canary"]["version"]
+
+    def selects(service: str) -> str:
+        found = get(kube, ro_namespace, "service", service) or {}
+        return str(found["spec"]["selector"]["sextant.dev/model-version"])
+
+    assert (selects("ranker"), selects("ranker-preview")) == (old, new)
+    quiet()
+
+    annotate(kube, ro_namespace, "ranker", "abort")
+
+    md = rollout_state(kube, ro_namespace, "ranker", "Aborted")
+    scale_down = datetime.fromisoformat(md["status"]["rollout"]["abortScaleDownTime"])
+    wait_for(
+        lambda: selects("ranker-preview") == old,
+        timeout=10,
+        what="the preview Service back on stable",
+    )
+    assert selects("ranker") == old
+    assert deployments(kube, ro_namespace, "ranker") == {old: 2, new: 2}  # kept, no traffic
+    wait_for(
+        lambda: deployments(kube, ro_namespace, "ranker") == {old: 2},
+        timeout=30,
+        what="the aborted preview removed after the delay",
+    )
+    assert datetime.now(UTC) >= scale_down
