@@ -9,9 +9,11 @@ served by a fresh server per measurement, pinned to CPU 0 with one backend threa
 and Redis share CPU 1, so the server's CPU 0 carries the whole cost of logging (the
 inference thread's enqueue and the writer thread's encoding and pipelining). The two
 arms alternate (off, on, off, on, ...) so a change in the machine's load hits both; the
-figure is the ratio of the medians. Every logged run also checks that the entries
-reached Redis (`sextant_prediction_log_entries_total`) and counts drops. The result goes
-to stdout and to bench/results/prediction_log.json.
+figure is the ratio of the medians. On a shared machine throughput moves with other
+load, so each run also records the server's CPU time per request (/proc, all threads):
+that is what logging costs, and it moves much less. Every logged run also checks that
+the entries reached Redis (`sextant_prediction_log_entries_total`) and counts drops. The
+result goes to stdout and to bench/results/prediction_log.json.
 """
 
 from __future__ import annotations
@@ -47,18 +49,26 @@ class Run:
     errors: int
     written: float  # entries the server wrote to Redis during the measured run
     dropped: float  # sampled entries it dropped (buffer full or Redis error)
+    cpu_us_per_request: float  # the server process's CPU time (user + system) per request
 
 
 def _counter(text: str, name: str) -> float:
     return sum(float(m[1]) for m in re.finditer(rf"^{name}\{{[^}}]*\}} (\S+)$", text, re.M))
 
 
-def _counters(url: str) -> tuple[float, float]:
+def _counters(url: str) -> tuple[float, float, float]:
     text = httpx.get(f"{url}/metrics", timeout=5).text
     return (
         _counter(text, "sextant_prediction_log_entries_total"),
         _counter(text, "sextant_prediction_log_dropped_total"),
+        _counter(text, "sextant_inference_requests_total"),
     )
+
+
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process, all its threads (fields 14 and 15)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def measure(
@@ -80,14 +90,19 @@ def measure(
             _wait_ready(url, proc, log)
             infer = f"{url}/v2/models/mlp/infer"
             wrk(infer, script, args.concurrency, 2)  # warm-up
-            written0, dropped0 = _counters(url)
+            written0, dropped0, requests0 = _counters(url)
+            cpu0 = _cpu_seconds(proc.pid)
             rps, p50, p99, errors = wrk(infer, script, args.concurrency, args.seconds)
             time.sleep(0.5)  # let the writer flush what the run left in its buffer
-            written1, dropped1 = _counters(url)
+            cpu1 = _cpu_seconds(proc.pid)
+            written1, dropped1, requests1 = _counters(url)
         finally:
             proc.terminate()
             proc.wait(timeout=60)
-    return Run(log_url is not None, rps, p50, p99, errors, written1 - written0, dropped1 - dropped0)
+    cpu = (cpu1 - cpu0) / max(requests1 - requests0, 1) * 1e6
+    return Run(
+        log_url is not None, rps, p50, p99, errors, written1 - written0, dropped1 - dropped0, cpu
+    )
 
 
 def _wait_ready(url: str, proc: subprocess.Popen[bytes], log: Path) -> None:
@@ -132,7 +147,8 @@ def main() -> None:
                     f"round {round_ + 1} logging {'on ' if run.logging else 'off'}: "
                     f"{run.requests_per_s:,.0f} req/s p50 {run.p50_ms:.2f} ms "
                     f"p99 {run.p99_ms:.2f} ms errors {run.errors} "
-                    f"written {run.written:,.0f} dropped {run.dropped:,.0f}",
+                    f"written {run.written:,.0f} dropped {run.dropped:,.0f} "
+                    f"cpu {run.cpu_us_per_request:.1f} us/request",
                     flush=True,
                 )
     finally:
@@ -140,6 +156,8 @@ def main() -> None:
     off = statistics.median(r.requests_per_s for r in runs if not r.logging)
     on = statistics.median(r.requests_per_s for r in runs if r.logging)
     logged = [r for r in runs if r.logging]
+    cpu_off = statistics.median(r.cpu_us_per_request for r in runs if not r.logging)
+    cpu_on = statistics.median(r.cpu_us_per_request for r in logged)
     summary = {
         "model": "small 64-256-256-10",
         "concurrency": args.concurrency,
@@ -148,13 +166,17 @@ def main() -> None:
         "median_rps_off": off,
         "median_rps_on": on,
         "ratio_on_off": on / off,
+        "median_cpu_us_per_request_off": cpu_off,
+        "median_cpu_us_per_request_on": cpu_on,
+        "cpu_ratio_on_off": cpu_on / cpu_off,
         "logged_share": sum(r.written for r in logged)
         / max(sum(r.written + r.dropped for r in logged), 1),
         "runs": [asdict(r) for r in runs],
     }
     print(
         f"logging off {off:,.0f} req/s, on (sample rate 1.0) {on:,.0f} req/s: "
-        f"ratio {on / off:.3f} ({(on / off - 1) * 100:+.1f}%); "
+        f"ratio {on / off:.3f} ({(on / off - 1) * 100:+.1f}%); server CPU per request "
+        f"{cpu_off:.1f} -> {cpu_on:.1f} us ({(cpu_on / cpu_off - 1) * 100:+.1f}%); "
         f"entries written {summary['logged_share']:.1%} of sampled"
     )
     out = ROOT / "bench" / "results" / "prediction_log.json"

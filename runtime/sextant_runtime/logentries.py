@@ -78,8 +78,11 @@ class EntryPacker:
         XADD per entry."""
         commands = [b""]
         members: list[bytes] = []
+        last, when = None, b""
         for request_id, at, inputs, outputs in entries:
-            rid, when = request_id.encode(), repr(at).encode()
+            if at != last:  # a batch's entries share their time: format it once
+                last, when = at, repr(at).encode()
+            rid = request_id.encode()
             members.append(b"$%d\r\n%s\r\n$%d\r\n%s\r\n" % (len(when), when, len(rid), rid))
             commands.append(self._xadd(rid, when, inputs, outputs))
         zadd = b"*%d\r\n%s%s" % (2 + 2 * len(members), _bulk(b"ZADD"), _bulk(index.encode()))
@@ -90,17 +93,16 @@ class EntryPacker:
         return self._xadd(request_id.encode(), repr(at).encode(), inputs, outputs)
 
     def _xadd(self, rid: bytes, when: bytes, inputs: Any, outputs: Any) -> bytes:
+        key: tuple[Any, ...] | None = None
+        layout = None
         try:
-            key = (
-                tuple([(n, v.dtype, v.shape) for n, v in inputs.items()]),
-                tuple([(n, v.dtype, v.shape) for n, v in outputs.items()]),
-            )
+            key = (*_signature(inputs), None, *_signature(outputs))
             layout = self._layouts.get(key)
         except AttributeError:  # not arrays: the general path takes anything array-like
-            key, layout = None, None
+            pass
         if layout is not None:
-            in_bytes = b"".join([v.tobytes() for v in inputs.values()])
-            out_bytes = b"".join([v.tobytes() for v in outputs.values()])
+            in_bytes = _raw(inputs)
+            out_bytes = _raw(outputs)
         else:
             in_layout, in_bytes, in_numeric = _tensors(inputs)
             out_layout, out_bytes, out_numeric = _tensors(outputs)
@@ -111,6 +113,21 @@ class EntryPacker:
             len(rid), rid, len(when), when, len(layout), layout,
             len(in_bytes), in_bytes, len(out_bytes), out_bytes,
         )  # fmt: skip
+
+
+def _signature(tensors: Mapping[str, Any]) -> list[Any]:
+    """Name, dtype and shape of each tensor: what a layout depends on."""
+    out: list[Any] = []
+    for name, value in tensors.items():
+        out += (name, value.dtype, value.shape)
+    return out
+
+
+def _raw(tensors: Mapping[str, Any]) -> bytes:
+    if len(tensors) == 1:
+        for value in tensors.values():
+            return bytes(value.tobytes())
+    return b"".join([value.tobytes() for value in tensors.values()])
 
 
 def _tensors(tensors: Mapping[str, Any]) -> tuple[list[list[Any]], bytes, bool]:

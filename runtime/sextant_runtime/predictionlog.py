@@ -67,7 +67,8 @@ class LogSettings:
     sample_rate: float = 0.1
     max_length: int = 100_000
     buffer_size: int = 10_000  # entries waiting for the writer; beyond: dropped
-    batch_size: int = 256  # entries per Redis pipeline
+    batch_size: int = 256  # entries per Redis write
+    flush_interval_s: float = 0.05  # the writer's pace when fewer than batch_size wait
     timeout_s: float = 1.0  # Redis socket timeout
     backoff_s: float = 1.0  # pause after a failed write
 
@@ -92,8 +93,10 @@ class PredictionLog:
         self._wake = threading.Event()
         self._stopping = False
         self._random = random.Random()
+        self._rate = settings.sample_rate
         self.written = 0
         self.dropped = {"buffer_full": 0, "redis_error": 0}
+        self._full = settings.batch_size
         self._thread = threading.Thread(target=self._run, name="prediction-log", daemon=True)
         # Request ids: a random prefix per process and a counter, cheaper than a uuid4.
         self._ids = itertools.count()
@@ -101,7 +104,8 @@ class PredictionLog:
 
     def next_id(self) -> str | None:
         """A new request id when this request is sampled for the log, else None."""
-        if not self.sampled():
+        rate = self._rate  # sampled() inlined: this runs once per request
+        if rate < 1.0 and (rate <= 0.0 or self._random.random() >= rate):
             return None
         return f"{self._id_prefix}-{next(self._ids):x}"
 
@@ -126,9 +130,25 @@ class PredictionLog:
             self.dropped["buffer_full"] += 1
             return False
         self._buffer.append((request_id, time.time(), inputs, outputs))
-        if not self._wake.is_set():
+        # Wake the writer for a full batch only; else it comes every flush interval. A
+        # wake-up per entry would cost a write (syscalls, GIL hand-offs) per entry.
+        if len(self._buffer) >= self._full:
             self._wake.set()
         return True
+
+    def enqueue_batch(self, entries: list[tuple[str, Any, Any]]) -> None:
+        """Queue a batch's sampled entries, (id, inputs, outputs) each, with one time and
+        one look at the buffer; the ones past its bound are dropped and counted."""
+        room = self.settings.buffer_size - len(self._buffer)
+        if room < len(entries):
+            self.dropped["buffer_full"] += len(entries) - max(room, 0)
+            entries = entries[: max(room, 0)]
+        at = time.time()
+        self._buffer.extend(
+            [(request_id, at, inputs, outputs) for request_id, inputs, outputs in entries]
+        )
+        if len(self._buffer) >= self._full:
+            self._wake.set()
 
     def close(self, timeout: float = 5.0) -> None:
         """Send what is buffered (within `timeout`), then stop the writer."""
@@ -148,7 +168,7 @@ class PredictionLog:
         connection = pool.make_connection()
         try:
             while True:
-                self._wake.wait(0.2)
+                self._wake.wait(settings.flush_interval_s)
                 self._wake.clear()
                 while self._buffer:
                     batch = [
@@ -226,14 +246,26 @@ class LoggingObserver(BatchObserver):
         self.inner.batch_done(batch, started, outputs)
         if outputs is None:
             return
+        entries = []
         start = 0
-        for pending in batch:
-            request = pending.request
-            rows = request.rows
-            if request.log_id is not None:
-                mine = {name: value[start : start + rows] for name, value in outputs.items()}
-                self.log.enqueue(request.log_id, request.inputs, mine)
-            start += rows
+        if len(outputs) == 1:  # the common case, without a dict comprehension per request
+            [(name, value)] = outputs.items()
+            for pending in batch:
+                request = pending.request
+                end = start + request.rows
+                if request.log_id is not None:
+                    entries.append((request.log_id, request.inputs, {name: value[start:end]}))
+                start = end
+        else:
+            for pending in batch:
+                request = pending.request
+                end = start + request.rows
+                if request.log_id is not None:
+                    mine = {name: value[start:end] for name, value in outputs.items()}
+                    entries.append((request.log_id, request.inputs, mine))
+                start = end
+        if entries:
+            self.log.enqueue_batch(entries)
 
 
 def _takes_client_reply(connection: Any) -> bool:

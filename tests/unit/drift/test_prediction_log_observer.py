@@ -74,3 +74,17 @@ def test_only_a_sampled_request_gets_an_id() -> None:
     assert _log(sample_rate=0.0).next_id() is None
     ids = [_log(sample_rate=0.1).next_id() for _ in range(2000)]
     assert 100 < sum(request_id is not None for request_id in ids) < 320
+
+
+def test_a_batch_past_the_buffer_bound_is_cut_and_the_rest_counted() -> None:
+    loop = asyncio.new_event_loop()
+    try:
+        log = _log(sample_rate=1.0, buffer_size=2)
+        batch = [_pending(loop, 1, "a"), _pending(loop, 2, "b"), _pending(loop, 1, "c")]
+        outputs = {"y": np.arange(4.0), "z": np.arange(8.0).reshape(4, 2)}
+        LoggingObserver(Recorder(), log).batch_done(batch, 0.0, outputs)
+    finally:
+        loop.close()
+    assert [entry[0] for entry in log._buffer] == ["a", "b"]
+    np.testing.assert_array_equal(log._buffer[1][3]["z"], [[2.0, 3.0], [4.0, 5.0]])
+    assert log.dropped["buffer_full"] == 1
