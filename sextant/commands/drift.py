@@ -169,6 +169,8 @@ def _run(
 
     if consecutive > 1 and state is None:
         raise click.UsageError("--consecutive needs --state, where the streaks are kept")
+    if target is not None and current is None:
+        raise click.UsageError("--target is for --current files; the log's labels are posted")
     try:
         options = DriftOptions(
             numerical_test=numerical_test,
@@ -203,8 +205,6 @@ def _run(
             streaks.save(state)
         except OSError as err:
             raise click.ClickException(f"{state}: {err}") from err
-    if target is not None and current is None:
-        raise click.UsageError("--target is for --current files; the log's labels are posted")
     if labels_stream is None and current is None and model is not None:
         from sextant_runtime.groundtruth import labels_key
 

@@ -88,3 +88,34 @@ def test_usage_and_io_errors_exit_non_zero(
     result = CliRunner().invoke(main, ["drift", "check", *argv])
     assert result.exit_code == code, result.output
     assert message in result.output
+
+
+def test_a_file_with_target_and_prediction_gets_performance(tmp_path: Path) -> None:
+    reference, current = tmp_path / "ref.parquet", tmp_path / "cur.parquet"
+    pq.write_table(pa.table({"amount": [1.0, 2.0, 3.0]}), reference)
+    pq.write_table(pa.table({"amount": [1.0, 2.0, 3.0, 4.0], "y": [1.0, 2.0, 3.0, 4.0],
+                             "yhat": [1.0, 2.0, 3.0, 6.0]}), current)  # fmt: skip
+    args = ["drift", "check", "-r", str(reference), "-c", str(current), "--target", "y",
+            "--prediction", "yhat"]  # fmt: skip
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 0, result.output
+    performance = json.loads(result.stdout)["performance"]
+    assert performance["task"] == "regression"
+    assert performance["sampleSize"] == 4
+    assert performance["metrics"]["mae"] == pytest.approx(0.5)
+    assert "performance" not in json.loads(
+        CliRunner().invoke(main, args[:6]).stdout
+    )  # no --target: no labels to compare with
+
+
+def test_performance_usage_errors_name_the_option(files: tuple[Path, Path]) -> None:
+    reference, current = files
+    args = ["drift", "check", "-r", str(reference), "-c", str(current), "--target", "label"]
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 2
+    assert "target 'label' is not a column" in result.output
+    args = ["drift", "check", "-r", str(reference), "--redis-url", "redis://127.0.0.1:1/0",
+            "--model", "m", "--target", "y"]  # fmt: skip
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 2  # refused before Redis is asked
+    assert "--target is for --current files" in result.output
