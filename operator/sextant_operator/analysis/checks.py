@@ -132,7 +132,12 @@ class CustomMetric:
 
 @dataclass(frozen=True)
 class CompareToStable:
-    """Mann-Whitney U of per-interval samples of canary against stable, same window."""
+    """Mann-Whitney U of canary against stable samples from the same window.
+
+    One sample per pod and sample interval (not one per interval over all pods): a canary
+    only a few intervals old, or a stable of many pods, still has samples enough to rank.
+    `minSamples` counts these samples on each side.
+    """
 
     name: str
     samples: Callable[[Prometheus, Scope, datetime, float, float], list[float]]
@@ -193,10 +198,10 @@ def builtin_checks(analysis: Analysis) -> Iterable[Check]:
         yield LatencyP99(analysis.max_latency_p99_ms)
     if analysis.compare_to_stable:
         yield CompareToStable(
-            "error-rate-vs-stable", m.error_rates, "difference", ERROR_RATE_TOLERANCE
+            "error-rate-vs-stable", m.pod_error_rates, "difference", ERROR_RATE_TOLERANCE
         )
         yield CompareToStable(
-            "latency-p99-vs-stable", m.latency_p99s, "ratio", LATENCY_RATIO_TOLERANCE
+            "latency-p99-vs-stable", m.pod_latency_p99s, "ratio", LATENCY_RATIO_TOLERANCE
         )
     if analysis.max_prediction_psi is not None:
         yield PredictionPsi(analysis.max_prediction_psi)

@@ -11,7 +11,8 @@ that just appeared). Per series:
 - a series absent at the interval's start but present at its end is new (a new pod, or
   the first 500 of a pod) and counts from 0, so the first errors are never lost;
 - a series that went down was reset (a restarted pod) and counts from 0;
-- per-series increases are then summed by a label (`code`, `le`).
+- per-series increases are then summed by a label (`code`, `le`), over all pods, or
+  per pod (the series' other labels) for the samples that compareToStable ranks.
 
 An interval without any request is NaN (or no counts), never 0: "no traffic" can never
 be mistaken for "no errors". Intervals should be at least twice the scrape interval so
@@ -39,9 +40,24 @@ def increases(
 ) -> list[Growth]:
     """How much the counters of `query` grew in each of the `lookback / step` intervals that
     end at `at` (oldest first), summed by label `by`."""
+    totals: list[Growth] = []
+    for by_series in series_increases(prometheus, query, at, lookback, step, by=by):
+        total: Growth = defaultdict(float)
+        for growth in by_series.values():
+            for key, grown in growth.items():
+                total[key] += grown
+        totals.append(dict(total))
+    return totals
+
+
+def series_increases(
+    prometheus: Prometheus, query: str, at: datetime, lookback: float, step: float, *, by: str
+) -> list[dict[str, Growth]]:
+    """As `increases`, kept apart per source: the series' labels other than `by` name one
+    pod (one runtime process), so each interval holds one Growth per pod that reported."""
     n = max(1, round(lookback / step))
     start = at - timedelta(seconds=n * step)
-    grown: list[Growth] = [defaultdict(float) for _ in range(n)]
+    grown: list[dict[str, Growth]] = [{} for _ in range(n)]
     for series in prometheus.range(query, start, at, step):
         at_point = {
             round((t - start.timestamp()) / step): v
@@ -49,26 +65,31 @@ def increases(
             if math.isfinite(v)
         }
         key = series.labels.get(by, "")
+        source = _source(series.labels, by)
         for k in range(n):
             end = at_point.get(k + 1)
             if end is None:
                 continue
             begin = at_point.get(k)
-            grown[k][key] += end if begin is None or end < begin else end - begin
-    return [dict(g) for g in grown]
+            growth = grown[k].setdefault(source, defaultdict(float))
+            growth[key] += end if begin is None or end < begin else end - begin
+    return [{source: dict(g) for source, g in interval.items()} for interval in grown]
+
+
+def _source(labels: Mapping[str, str], by: str) -> str:
+    """One pod's identity: its labels, less the one that splits its series (`code`, `le`)."""
+    return ",".join(f"{k}={v}" for k, v in sorted(labels.items()) if k not in (by, "__name__"))
 
 
 def error_rates(
     prometheus: Prometheus, scope: Scope, at: datetime, lookback: float, step: float
 ) -> list[float]:
     """Share of requests answered 5xx in each interval; NaN for one without requests."""
-    rates = []
     query = f"{REQUESTS}{{{scope.selector()}}}"
-    for by_code in increases(prometheus, query, at, lookback, step, by="code"):
-        total = sum(by_code.values())
-        errors = sum(v for code, v in by_code.items() if code.startswith("5"))
-        rates.append(errors / total if total > 0 else math.nan)
-    return rates
+    return [
+        _error_share(by_code)
+        for by_code in increases(prometheus, query, at, lookback, step, by="code")
+    ]
 
 
 def latency_p99s(
@@ -76,10 +97,38 @@ def latency_p99s(
 ) -> list[float]:
     """99th percentile request duration in milliseconds in each interval; NaN without requests."""
     query = f"{DURATION_BUCKETS}{{{scope.selector()}}}"
-    return [
-        quantile(0.99, buckets(by_le)) * 1000
-        for by_le in increases(prometheus, query, at, lookback, step, by="le")
-    ]
+    return [_p99_ms(by_le) for by_le in increases(prometheus, query, at, lookback, step, by="le")]
+
+
+def pod_error_rates(
+    prometheus: Prometheus, scope: Scope, at: datetime, lookback: float, step: float
+) -> list[float]:
+    """One sample per pod and interval: that pod's share of 5xx answers. A pod without
+    requests in an interval gives no sample (never a 0)."""
+    query = f"{REQUESTS}{{{scope.selector()}}}"
+    per_interval = series_increases(prometheus, query, at, lookback, step, by="code")
+    samples = [_error_share(g) for interval in per_interval for g in interval.values()]
+    return [x for x in samples if math.isfinite(x)]
+
+
+def pod_latency_p99s(
+    prometheus: Prometheus, scope: Scope, at: datetime, lookback: float, step: float
+) -> list[float]:
+    """One sample per pod and interval: that pod's p99 in milliseconds; none without requests."""
+    query = f"{DURATION_BUCKETS}{{{scope.selector()}}}"
+    per_interval = series_increases(prometheus, query, at, lookback, step, by="le")
+    samples = [_p99_ms(g) for interval in per_interval for g in interval.values()]
+    return [x for x in samples if math.isfinite(x)]
+
+
+def _error_share(by_code: Growth) -> float:
+    total = sum(by_code.values())
+    errors = sum(v for code, v in by_code.items() if code.startswith("5"))
+    return errors / total if total > 0 else math.nan
+
+
+def _p99_ms(by_le: Growth) -> float:
+    return quantile(0.99, buckets(by_le)) * 1000
 
 
 def error_rate(prometheus: Prometheus, scope: Scope, at: datetime, window: float) -> float:

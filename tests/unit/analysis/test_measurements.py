@@ -13,12 +13,13 @@ from sextant_operator.analysis.prometheus import Prometheus, Scope, Series
 AT = datetime(2025, 1, 1, 0, 1, tzinfo=UTC)
 STEP = 10.0
 SCOPE = Scope("ml", "fraud", "8", "canary")
+Serie = tuple[dict[str, str], list[float | None]]
 
 
 class Recorded(Prometheus):
     """Answers range queries with series given as values at the points start..end."""
 
-    def __init__(self, *series: tuple[dict[str, str], list[float | None]]) -> None:
+    def __init__(self, *series: Serie) -> None:
         super().__init__("http://prometheus")
         self.series = series
         self.queries: list[str] = []
@@ -75,3 +76,42 @@ def test_latency_p99s_come_from_bucket_increases_in_milliseconds() -> None:
     first, idle = m.latency_p99s(prometheus, SCOPE, AT, 2 * STEP, STEP)
     assert first == pytest.approx(950)
     assert math.isnan(idle)
+
+
+def test_series_increases_keep_each_pod_apart() -> None:
+    prometheus = Recorded(
+        ({"pod": "a", "code": "200"}, [0, 10, 30]),
+        ({"pod": "a", "code": "500"}, [None, 1, 1]),
+        ({"pod": "b", "code": "200"}, [5, 5, 25]),  # idle in the first interval
+        ({"pod": "c", "code": "200"}, [None, None, 4]),  # born in the second
+    )
+    grown = m.series_increases(prometheus, "q", AT, 2 * STEP, STEP, by="code")
+    assert grown == [
+        {"pod=a": {"200": 10, "500": 1}, "pod=b": {"200": 0}},
+        {"pod=a": {"200": 20, "500": 0}, "pod=b": {"200": 20}, "pod=c": {"200": 4}},
+    ]
+    assert m.increases(prometheus, "q", AT, 2 * STEP, STEP, by="code") == [
+        {"200": 10, "500": 1},
+        {"200": 44, "500": 0},
+    ]
+
+
+def test_pod_error_rates_are_one_sample_per_pod_and_interval_none_without_requests() -> None:
+    prometheus = Recorded(
+        ({"pod": "a", "code": "200"}, [0, 9, 27]),
+        ({"pod": "a", "code": "500"}, [0, 1, 3]),
+        ({"pod": "b", "code": "200"}, [5, 5, 25]),  # no requests in the first interval
+    )
+    rates = m.pod_error_rates(prometheus, SCOPE, AT, 2 * STEP, STEP)
+    assert sorted(rates) == pytest.approx([0.0, 0.1, 0.1])
+
+
+def test_pod_latency_p99s_come_from_each_pods_buckets() -> None:
+    def pod(name: str, *points: tuple[str, list[float | None]]) -> list[Serie]:
+        return [({"pod": name, "le": le}, values) for le, values in points]
+
+    fast = pod("a", ("0.1", [0, 100]), ("+Inf", [0, 100]))
+    slow = pod("b", ("0.1", [0, 0]), ("+Inf", [0, 100]))
+    idle = pod("c", ("0.1", [7, 7]), ("+Inf", [7, 7]))
+    p99s = m.pod_latency_p99s(Recorded(*fast, *slow, *idle), SCOPE, AT, STEP, STEP)
+    assert sorted(p99s) == pytest.approx([99.0, 100.0])  # +Inf: the highest finite bound
