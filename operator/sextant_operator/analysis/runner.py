@@ -5,6 +5,8 @@ It measures only when the rollout is at a gate (an analysis step, blue-green
 pre-promotion analysis, or a canary taking traffic) and an interval has passed since the
 last measurement recorded in status: child events and operator restarts never cause extra
 Prometheus queries, and the run's counters live in status, so a restart resets nothing.
+A gate paused as Inconclusive measures no more until `promote` moves the rollout to its
+next gate (a new run) or an abort ends the run (a retry starts a new one).
 """
 
 from __future__ import annotations
@@ -113,6 +115,11 @@ def analyse(
     rollout = status.rollout or RolloutStatus()
     gate = gate_of(md.spec, status.stable, status.canary, rollout, target)
     if gate is None:
+        if rollout.state == "Aborted" and rollout.analysis_run is not None:
+            # The run ends with the rollout: a retry of the same version starts afresh
+            # instead of resuming a run that failed or paused (the history stays).
+            rollout = rollout.model_copy(update={"analysis_run": None})
+            status = status.model_copy(update={"rollout": rollout})
         # Not judging now; an analysis step reached in this reconcile waits, never passes.
         return Analysed(status, "Running", None, None)
     assert status.canary is not None
@@ -127,7 +134,7 @@ def analyse(
     name = md.metadata.name or ""
     measured: list[Measurement] = []
     before = run
-    if run.phase not in ("Successful", "Failed") and now >= due:
+    if not _settled(run) and now >= due:
         context = Context(
             prometheus=Prometheus(spec.prometheus_url or settings.prometheus_url or ""),
             canary=_scope(md, version, tracks),
@@ -149,7 +156,7 @@ def analyse(
         message = f"analysis {run.phase.lower()}: {run.message}"
     elif verdict == "Running":
         message = f"analysis running: {run.message}" if run.message else "analysis running"
-    waiting = run.phase not in ("Successful", "Failed")
+    waiting = not _settled(run)
     return Analysed(
         status.model_copy(update={"rollout": rollout}),
         verdict,
@@ -158,6 +165,16 @@ def analyse(
         events=judge.events(before, run, measured) if measured else (),
         next_in=max((due - now).total_seconds(), SOON) if waiting else None,
     )
+
+
+def _settled(run: AnalysisRunStatus) -> bool:
+    """Whether the run measures no more: it passed, failed, or holds a gate paused as
+    Inconclusive until a person promotes (next gate, next run) or aborts. Measuring on
+    would only fill the history with "no data". An Error pause keeps measuring: the next
+    measurement that works resumes it. In the background nothing pauses."""
+    if run.phase in ("Successful", "Failed"):
+        return True
+    return run.phase == "Inconclusive" and run.gate != judge.BACKGROUND
 
 
 def _scope(md: ModelDeployment, version: str, tracks: dict[str, str]) -> Scope:

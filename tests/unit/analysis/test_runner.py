@@ -262,3 +262,73 @@ def test_reaching_a_gate_asks_for_a_reconcile_soon() -> None:
     assert judged.gate == BACKGROUND
     decision = Decision((), None, None, STABLE, canary_at(1, 10), PROGRESSING)
     assert judged.into(md.spec, decision).requeue_after == runner.SOON
+
+
+def test_a_gate_paused_as_inconclusive_measures_no_more_until_promoted(check: Scripted) -> None:
+    check.phases = ["Inconclusive"]
+    md = deployment(canary_at(1, 10))  # inconclusiveLimit 1: the second one pauses
+    for s in (0, 30, 60):
+        judged = reconcile(md, T0 + timedelta(seconds=s))
+    assert judged.verdict == "Inconclusive"
+    assert judged.next_in is None  # nothing to look at again for
+    assert judged.status is not None
+    assert judged.status.rollout is not None
+    paused_history = list(judged.status.rollout.analysis)
+    assert len(paused_history) == 2
+
+    for s in range(90, 600, 30):  # paused for minutes: child events, requeues
+        judged = reconcile(md, T0 + timedelta(seconds=s))
+        assert judged.verdict == "Inconclusive"
+    assert len(check.seen) == 2
+    assert judged.status is not None
+    assert judged.status.rollout is not None
+    assert judged.status.rollout.analysis == paused_history
+
+    # promote: the engine skips the analysis step, the canary takes traffic at step 2
+    assert md.status is not None
+    md.status.canary = canary_at(2, 50)
+    check.phases = ["Inconclusive", "Inconclusive", "Successful"]
+    reconcile(md, T0 + timedelta(seconds=600))
+    judged = reconcile(md, T0 + timedelta(seconds=630))
+    assert judged.gate == BACKGROUND
+    assert len(check.seen) == 3  # measuring again, for the new gate
+
+
+def test_an_error_pause_keeps_measuring_and_resumes_when_prometheus_answers(
+    check: Scripted,
+) -> None:
+    check.phases = ["Error"] * 5 + ["Successful"]  # consecutiveErrorLimit 4
+    md = deployment(canary_at(1, 10))
+    for s in range(0, 151, 30):
+        judged = reconcile(md, T0 + timedelta(seconds=s))
+    assert judged.verdict == "Inconclusive"  # five errors in a row: paused
+    assert judged.next_in == 30  # but it looks again
+    judged = reconcile(md, T0 + timedelta(seconds=180))
+    assert judged.verdict == "Running"
+    assert len(check.seen) == 6
+
+
+def test_a_retry_after_an_abort_starts_a_new_run(check: Scripted) -> None:
+    check.phases = ["Failed"]
+    md = deployment(canary_at(1, 10))
+    for s in (0, 30, 60):
+        judged = reconcile(md, T0 + timedelta(seconds=s))
+    assert judged.verdict == "Failed"
+    assert md.status is not None
+    assert md.status.rollout is not None
+    history = list(md.status.rollout.analysis)
+    md.status.rollout = md.status.rollout.model_copy(
+        update={"state": "Aborted", "aborted_version": "8"}
+    )
+    judged = reconcile(md, T0 + timedelta(seconds=61))
+    assert judged.status is not None
+    assert judged.status.rollout is not None
+    assert judged.status.rollout.analysis_run is None
+    assert judged.status.rollout.analysis == history  # what happened stays readable
+
+    # retry: the same version, back at the same analysis step
+    check.phases = ["Successful"]
+    md.status.rollout = RolloutStatus(state="Progressing", analysis=history)
+    for s in (120, 150, 180):
+        judged = reconcile(md, T0 + timedelta(seconds=s))
+    assert judged.verdict == "Successful"
