@@ -62,10 +62,13 @@ def plain_deployment(namespace: str, name: str) -> dict[str, Any]:
     }
 
 
-def apply_list(kube: KubeAccess, items: list[dict[str, Any]]) -> None:
-    kube.kubectl(
-        "apply", "-f", "-", input=json.dumps({"apiVersion": "v1", "kind": "List", "items": items})
-    )
+def apply_list(kube: KubeAccess, items: list[dict[str, Any]], chunk: int = 100) -> None:
+    # In chunks: one kubectl call per thousand objects outlasts kubectl's timeout here.
+    for start in range(0, len(items), chunk):
+        part = items[start : start + chunk]
+        kube.kubectl(
+            "apply", "-f", "-", input=json.dumps({"apiVersion": "v1", "kind": "List", "items": part})
+        )
 
 
 def wait_all(kube: KubeAccess, namespace: str, kind: str, count: int, ready: Any) -> float:

@@ -8,6 +8,7 @@ import pytest
 from sextant.devenv.cluster import KubeAccess
 from sextant.devenv.operator_process import LocalOperator
 from tests.fixtures.operator import WATCHED_NAMESPACES
+from tests.polling import wait_for
 
 
 @pytest.fixture
@@ -34,11 +35,18 @@ GATEWAY_API_CRD = (
 def gateway_api_crds(kube: KubeAccess) -> KubeAccess:
     """The cluster with the Gateway API HTTPRoute CRD (too large for client-side apply)."""
     kube.kubectl("apply", "--server-side", "--force-conflicts", "-f", str(GATEWAY_API_CRD))
-    kube.kubectl(
-        "wait",
-        "--for=condition=Established",
-        "--timeout=60s",
-        "crd/httproutes.gateway.networking.k8s.io",
+    # `kubectl wait` fails outright while the new CRD has no conditions at all yet.
+    wait_for(
+        lambda: kube.kubectl(
+            "wait",
+            "--for=condition=Established",
+            "--timeout=60s",
+            "crd/httproutes.gateway.networking.k8s.io",
+            check=False,
+        ).returncode
+        == 0,
+        timeout=90,
+        what="the HTTPRoute CRD Established",
     )
     return kube
 
