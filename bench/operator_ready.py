@@ -67,7 +67,10 @@ def apply_list(kube: KubeAccess, items: list[dict[str, Any]], chunk: int = 100) 
     for start in range(0, len(items), chunk):
         part = items[start : start + chunk]
         kube.kubectl(
-            "apply", "-f", "-", input=json.dumps({"apiVersion": "v1", "kind": "List", "items": part})
+            "apply",
+            "-f",
+            "-",
+            input=json.dumps({"apiVersion": "v1", "kind": "List", "items": part}),
         )
 
 

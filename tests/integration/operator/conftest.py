@@ -37,14 +37,16 @@ def gateway_api_crds(kube: KubeAccess) -> KubeAccess:
     kube.kubectl("apply", "--server-side", "--force-conflicts", "-f", str(GATEWAY_API_CRD))
     # `kubectl wait` fails outright while the new CRD has no conditions at all yet.
     wait_for(
-        lambda: kube.kubectl(
-            "wait",
-            "--for=condition=Established",
-            "--timeout=60s",
-            "crd/httproutes.gateway.networking.k8s.io",
-            check=False,
-        ).returncode
-        == 0,
+        lambda: (
+            kube.kubectl(
+                "wait",
+                "--for=condition=Established",
+                "--timeout=60s",
+                "crd/httproutes.gateway.networking.k8s.io",
+                check=False,
+            ).returncode
+            == 0
+        ),
         timeout=90,
         what="the HTTPRoute CRD Established",
     )
