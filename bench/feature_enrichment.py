@@ -1,6 +1,6 @@
 """Online enrichment benchmark: what reading 20 features from Redis adds to a request.
 
-    .venv/bin/python -m bench.feature_enrichment            # about 2 minutes
+    .venv/bin/python -m bench.feature_enrichment            # about 4 minutes
     .venv/bin/python -m bench.feature_enrichment --quick    # 3 s runs
 
 A real Redis (LocalRedis) is seeded by `materialize` from a parquet file of 100k users x
@@ -9,14 +9,15 @@ them side by side (onnx Concat), so the model itself costs next to nothing and w
 measured is the request path.
 
 1. Added latency, in process: the runtime's own Enricher (coalesced, pipelined HMGET on
-   the event loop) enriches one decoded single-entity request at a time against the real
+   its lookup thread) enriches one decoded single-entity request at a time against the real
    Redis; p50/p99/p99.9 of that step alone, over many requests with random users.
 2. End to end, same run: two `sextant serve` processes of the same model, one with
    --features (requests carry only user_id, a random one per request, from a wrk Lua
    script) and one without (requests carry the 20 features inline). Each is pinned to
-   CPU 0 with one backend thread; wrk is pinned to CPU 1. At concurrency 1 the p50/p99
-   difference is the added latency as a client sees it; at 16 and 64 the req/s ratio is
-   the throughput cost. Results also go to bench/results/feature_enrichment.json.
+   CPU 0 with one backend thread; wrk is pinned to CPU 1; inline and enriched runs
+   alternate (3 rounds each, medians). At concurrency 1 the p50/p99 difference is the
+   added latency as a client sees it; at 16 and 64 the req/s ratio is the throughput
+   cost. Results also go to bench/results/feature_enrichment.json.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ import argparse
 import json
 import os
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -62,6 +64,7 @@ class Latency:
     p50_us: float
     p99_us: float
     p999_us: float
+    cpu_us: float  # CPU time of the whole process per enrichment (all threads)
 
 
 @dataclass
@@ -121,20 +124,24 @@ def in_process(model: Path, online: OnlineFeatures, requests: int) -> Latency:
         for i in rng.integers(0, USERS, requests)
     ]
 
-    async def run() -> list[float]:
+    async def run() -> tuple[list[float], float]:
         times = []
         for body in bodies[:200]:  # connect and warm up
             await enricher.enrich(codec.decode(body))
+        cpu = 0.0
         for body in bodies:
             request = codec.decode(body)
-            started = time.perf_counter()
+            started, cpu_started = time.perf_counter(), time.process_time()
             await enricher.enrich(request)
             times.append(time.perf_counter() - started)
+            cpu += time.process_time() - cpu_started
         enricher.close()
-        return times
+        return times, cpu
 
-    times = np.array(uvloop.run(run())) * 1e6
+    wall, cpu = uvloop.run(run())
+    times = np.array(wall) * 1e6
     return Latency(
+        cpu_us=cpu / len(wall) * 1e6,
         requests=len(times),
         p50_us=float(np.percentile(times, 50)),
         p99_us=float(np.percentile(times, 99)),
@@ -203,9 +210,23 @@ class Server:
         self.proc.wait(timeout=60)
 
 
+def _medians(runs: list[tuple[float, float, float, int]]) -> tuple[float, float, float, int]:
+    """Median req/s, p50 and p99 of wrk runs, and all their errors."""
+    rps, p50, p99 = (statistics.median(run[i] for run in runs) for i in range(3))
+    return rps, p50, p99, sum(run[3] for run in runs)
+
+
 def end_to_end(
-    model: Path, online: OnlineFeatures, work: Path, seconds: float, concurrency: list[int]
+    model: Path,
+    online: OnlineFeatures,
+    work: Path,
+    seconds: float,
+    *,
+    concurrency: list[int],
+    rounds: int,
 ) -> list[Cell]:
+    """Inline and enriched runs interleaved, `rounds` of each per concurrency; medians
+    (the load of a shared machine drifts: interleaving keeps the comparison fair)."""
     inline = Server(model, work, None)
     enriched = Server(model, work, online.to_json())
     scripts = (lua_inline(work / "inline.lua"), lua_enriched(work / "enriched.lua"))
@@ -214,8 +235,11 @@ def end_to_end(
         for server, script in zip((inline, enriched), scripts, strict=True):
             wrk(server.infer_url, script, 8, 2)  # warm up
         for connections in concurrency:
-            a = wrk(inline.infer_url, scripts[0], connections, seconds)
-            b = wrk(enriched.infer_url, scripts[1], connections, seconds)
+            runs_a, runs_b = [], []
+            for _ in range(rounds):
+                runs_a.append(wrk(inline.infer_url, scripts[0], connections, seconds))
+                runs_b.append(wrk(enriched.infer_url, scripts[1], connections, seconds))
+            a, b = _medians(runs_a), _medians(runs_b)
             cells.append(
                 Cell(
                     concurrency=connections,
@@ -226,7 +250,7 @@ def end_to_end(
                     enriched_p50_ms=b[1],
                     inline_p99_ms=a[2],
                     enriched_p99_ms=b[2],
-                    errors=a[3] + b[3],
+                    errors=int(a[3] + b[3]),
                 )
             )
     finally:
@@ -239,13 +263,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--quick", action="store_true", help="3 s wrk runs instead of 10 s")
+    parser.add_argument("--quick", action="store_true", help="3 s wrk runs instead of 5 s")
     parser.add_argument("--requests", type=int, default=20_000, help="in-process lookups")
     parser.add_argument("--concurrency", default="1,16,64")
+    parser.add_argument("--rounds", type=int, default=3, help="wrk runs per cell; medians")
     args = parser.parse_args()
     if shutil.which("wrk") is None or shutil.which("taskset") is None:
         sys.exit("needs wrk and taskset (make setup installs wrk)")
-    seconds = 3 if args.quick else 10
+    seconds = 3 if args.quick else 5
     work = Path(tempfile.mkdtemp(prefix="sextant-bench-features-"))
     model = concat_model(work / "features.onnx", FEATURES)
     with LocalRedis(work / "redis") as store, redis.Redis.from_url(store.url) as client:
@@ -254,10 +279,15 @@ def main() -> None:
         print(
             f"enrichment step, 1 entity x {len(FEATURES)} features, {latency.requests} requests: "
             f"p50 {latency.p50_us:.0f} us, p99 {latency.p99_us:.0f} us, "
-            f"p99.9 {latency.p999_us:.0f} us"
+            f"p99.9 {latency.p999_us:.0f} us; CPU {latency.cpu_us:.0f} us per lookup"
         )
         cells = end_to_end(
-            model, online, work, seconds, [int(c) for c in args.concurrency.split(",")]
+            model,
+            online,
+            work,
+            seconds,
+            concurrency=[int(c) for c in args.concurrency.split(",")],
+            rounds=args.rounds,
         )
     print("| concurrency | inline req/s | enriched req/s | throughput cost | inline p50 ms "
           "| enriched p50 ms | inline p99 ms | enriched p99 ms | errors |")  # fmt: skip
