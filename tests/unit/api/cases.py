@@ -546,6 +546,14 @@ CASES: tuple[Invalid, ...] = (
         "must be a cron schedule of five fields",
     ),
     Invalid(
+        "fv-parallelism-zero",
+        FV,
+        {"materialization": {"schedule": "*/15 * * * *", "parallelism": 0}},
+        "spec.materialization.parallelism",
+        "should be greater than or equal to 1",
+        ours=False,
+    ),
+    Invalid(
         "fv-created-timestamp-same-as-timestamp",
         FV,
         {"source": {"timestampField": "ts", "createdTimestampField": "ts"}},
