@@ -2,9 +2,10 @@
 materialize` from the runtime image, Redis holds the features, status reports the runs.
 
 The source is a parquet file served over HTTP on the host address pods reach, and Redis
-listens there too. The first run is the one the operator starts at creation; the next is
-started as `kubectl create job --from=cronjob/...` does, instead of waiting for the
-schedule.
+listens there too. The first run is the one the operator starts at creation; the next
+ones are started as `kubectl create job --from=cronjob/...` does, instead of waiting for
+the schedule. Last, a request through a ModelDeployment's Service is enriched with what
+the runs wrote.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
@@ -23,11 +25,13 @@ import redis
 
 from sextant.devenv.cluster import KubeAccess
 from sextant.devenv.cluster.realnode.config import API_ADDRESS
+from sextant.devenv.demo import service_url
 from sextant.devenv.process import ManagedProcess, free_port, require_executable
 from sextant_operator.featureview.render import cronjob_name, initial_job_name
 from sextant_runtime.features.layout import entity_key
 from tests.e2e.conftest import ModelFiles
-from tests.e2e.workloads import apply
+from tests.e2e.workloads import apply, cpu_model_deployment, wait_ready
+from tests.integration.features.feature_model import concat_model
 
 NAMESPACE = "e2e-featureview"
 NAME = "user-features"
@@ -115,7 +119,10 @@ def online(redis_url: str, user: str) -> dict[bytes, bytes]:
 
 
 def test_the_cronjobs_runs_materialize_the_source_into_redis_and_status(
-    real_kube: KubeAccess, sextant_release: str, model_files: ModelFiles, pod_redis: str
+    real_kube: KubeAccess,
+    sextant_release: str,
+    model_files: ModelFiles,
+    pod_redis: str,
 ) -> None:
     source = model_files.folder / "users.parquet"
     write_users(source, [("a", 30, 30, 1.5), ("a", 10, 31, 2.5), ("b", 5, 40, 3.0)])
@@ -170,3 +177,23 @@ def test_the_cronjobs_runs_materialize_the_source_into_redis_and_status(
         for p in json.loads(pods)["items"]
     }
     assert indexes == {"0", "1"}
+
+    # A model reading this FeatureView: a request through its Service carries only user_id
+    # and is enriched with what the runs above wrote.
+    concat_model(model_files.folder / "scorer.onnx", ["age", "ltv", "amount"])
+    scorer = cpu_model_deployment("scorer", NAMESPACE, model_files.uri("scorer.onnx"), 1)
+    scorer["spec"]["features"] = {"featureView": NAME, "entityInput": "user_id"}
+    apply(real_kube, scorer)
+    wait_ready(real_kube, "scorer", NAMESPACE)
+    response = httpx.post(
+        f"{service_url(real_kube, 'scorer', NAMESPACE)}/v2/models/scorer/infer",
+        json={"inputs": [
+            {"name": "user_id", "shape": [3], "datatype": "BYTES", "data": ["b", "c", "zed"]},
+            {"name": "amount", "shape": [3, 1], "datatype": "FP32", "data": [1.0, 2.0, 3.0]},
+        ]},
+        timeout=30,
+        trust_env=False,
+    )  # fmt: skip
+    assert response.status_code == 200, response.text
+    # b's and c's features as materialized by the Jobs; zed never was: zeros (default).
+    assert response.json()["outputs"][0]["data"] == [41.0, 4.0, 1.0, 50.0, 5.0, 2.0, 0, 0, 3.0]

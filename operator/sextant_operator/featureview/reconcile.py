@@ -97,6 +97,12 @@ class FeatureViewReconciler:
         except ApiException as err:
             if err.status == 404:
                 raise SecretUnreadable(f"spec.online.secretRef: no Secret {ref.name}") from err
+            if err.status == 403:
+                raise SecretUnreadable(
+                    f"spec.online.secretRef: the operator may not read Secret {ref.name}, so it "
+                    "cannot check this Redis (the jobs still get the password); install the "
+                    "chart with operator.readRedisSecrets=true"
+                ) from err
             raise
         value = (secret.data or {}).get(ref.key)
         if value is None:

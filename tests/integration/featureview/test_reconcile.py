@@ -116,3 +116,20 @@ def test_an_s3_source_is_named_as_unsupported_and_gets_no_cronjob(
     fv = view_when(kube, namespace, "SourceUnavailable", "True", "UnsupportedSource")
     assert "s3://" in condition(fv, "Ready")["message"]
     assert get(kube, namespace, "cronjob", "user-features-materialize") is None
+
+
+def test_a_password_secret_the_operator_may_not_read_is_named_in_status(
+    kube: KubeAccess, sextant_operator: LocalOperator, redis_server: LocalRedis, namespace: str
+) -> None:
+    body = manifest(namespace, redis_server.url)
+    body["spec"]["online"]["secretRef"] = {"name": "redis-auth", "key": "password"}  # type: ignore[index]
+    kube.kubectl("create", "secret", "generic", "redis-auth", "-n", namespace,
+                 "--from-literal=password=unused")  # fmt: skip
+    apply(kube, body)
+
+    fv = view_when(kube, namespace, "RedisUnavailable", "True", "RedisError")
+    assert "operator.readRedisSecrets=true" in condition(fv, "RedisUnavailable")["message"]
+    cronjob = get(kube, namespace, "cronjob", "user-features-materialize") or {}
+    pod = cronjob["spec"]["jobTemplate"]["spec"]["template"]["spec"]
+    [env] = [e for e in pod["containers"][0]["env"] if e["name"] == "SEXTANT_REDIS_PASSWORD"]
+    assert env["valueFrom"]["secretKeyRef"] == {"name": "redis-auth", "key": "password"}
