@@ -539,8 +539,8 @@ class Analysis(ApiModel):
     )
     min_samples: Annotated[Int32, Field(ge=3, le=10000)] = Field(
         default=10,
-        description="compareToStable: per-interval samples each of canary and stable needs; "
-        "fewer is inconclusive.",
+        description="compareToStable: samples (one per pod and sampleInterval) each of canary "
+        "and stable needs; fewer is inconclusive.",
     )
     sample_interval: Duration = Field(
         default="10s",
