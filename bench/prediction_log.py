@@ -9,11 +9,12 @@ served by a fresh server per measurement, pinned to CPU 0 with one backend threa
 and Redis share CPU 1, so the server's CPU 0 carries the whole cost of logging (the
 inference thread's enqueue and the writer thread's encoding and pipelining). The two
 arms alternate (off, on, off, on, ...) so a change in the machine's load hits both; the
-figure is the ratio of the medians. On a shared machine throughput moves with other
-load, so each run also records the server's CPU time per request (/proc, all threads):
-that is what logging costs, and it moves much less. Every logged run also checks that
-the entries reached Redis (`sextant_prediction_log_entries_total`) and counts drops. The
-result goes to stdout and to bench/results/prediction_log.json.
+figures are the ratio of the medians and the median of each round's own ratio (its two
+runs are seconds apart, so a slow drift in the machine's load cancels). On a shared
+machine throughput moves with other load, so each run also records the server's CPU time
+per request (/proc, all threads), which is what logging costs. Every logged run also
+checks that the entries reached Redis (`sextant_prediction_log_entries_total`) and counts
+drops. The result goes to stdout and to bench/results/prediction_log.json.
 """
 
 from __future__ import annotations
@@ -157,6 +158,11 @@ def main() -> None:
     on = statistics.median(r.requests_per_s for r in runs if r.logging)
     logged = [r for r in runs if r.logging]
     cpu_off = statistics.median(r.cpu_us_per_request for r in runs if not r.logging)
+    pairs = [(a, b) if a.logging else (b, a) for a, b in zip(runs[::2], runs[1::2], strict=True)]
+    paired = statistics.median(on_run.requests_per_s / off_run.requests_per_s
+                               for on_run, off_run in pairs)  # fmt: skip
+    paired_cpu = statistics.median(on_run.cpu_us_per_request / off_run.cpu_us_per_request
+                                   for on_run, off_run in pairs)  # fmt: skip
     cpu_on = statistics.median(r.cpu_us_per_request for r in logged)
     summary = {
         "model": "small 64-256-256-10",
@@ -169,6 +175,8 @@ def main() -> None:
         "median_cpu_us_per_request_off": cpu_off,
         "median_cpu_us_per_request_on": cpu_on,
         "cpu_ratio_on_off": cpu_on / cpu_off,
+        "median_paired_ratio_on_off": paired,
+        "median_paired_cpu_ratio_on_off": paired_cpu,
         "logged_share": sum(r.written for r in logged)
         / max(sum(r.written + r.dropped for r in logged), 1),
         "runs": [asdict(r) for r in runs],
@@ -178,6 +186,10 @@ def main() -> None:
         f"ratio {on / off:.3f} ({(on / off - 1) * 100:+.1f}%); server CPU per request "
         f"{cpu_off:.1f} -> {cpu_on:.1f} us ({(cpu_on / cpu_off - 1) * 100:+.1f}%); "
         f"entries written {summary['logged_share']:.1%} of sampled"
+    )
+    print(
+        f"median of per-round ratios: throughput {paired:.3f} ({(paired - 1) * 100:+.1f}%), "
+        f"CPU per request {paired_cpu:.3f} ({(paired_cpu - 1) * 100:+.1f}%)"
     )
     out = ROOT / "bench" / "results" / "prediction_log.json"
     out.write_text(json.dumps(summary, indent=2) + "\n")

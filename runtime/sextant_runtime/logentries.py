@@ -16,13 +16,26 @@ byte length, and its bytes are the JSON text of its values. `decode()` reads it 
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping
+import operator
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
 import orjson
 
 JSON_DTYPE = "json"
+
+# What the log buffers: one inference batch's sampled requests. (time, ids, each entry's
+# inputs, the batch's outputs, each entry's first and end row in them); starts and ends
+# are None when the outputs are the one entry's own.
+Record = tuple[
+    float,
+    list[str],
+    list[Mapping[str, Any]],
+    Mapping[str, Any],
+    list[int] | None,
+    list[int] | None,
+]
 
 
 def _bulk(value: bytes) -> bytes:
@@ -52,6 +65,8 @@ class EntryPacker:
         head = [b"XADD", key.encode(), b"MAXLEN", b"~", str(max_length).encode(), b"*"]
         constants = b"".join(_bulk(k.encode()) + _bulk(v.encode()) for k, v in static.items())
         value = b"$%d\r\n%s\r\n"
+        self._head = b"*%d\r\n%s" % (len(head) + 2 * len(fields), b"".join(map(_bulk, head)))
+        self._constants = constants
         self._format = b"".join(
             (
                 b"*%d\r\n" % (len(head) + 2 * len(fields)),
@@ -73,24 +88,72 @@ class EntryPacker:
         # has one or a few, so the common entry skips building and encoding one.
         self._layouts: dict[tuple[Any, ...], bytes] = {}
 
-    def batch(self, entries: Iterable[tuple[str, float, Any, Any]], index: str) -> list[bytes]:
-        """ZADD of the entries' ids (scored by time) to the sorted set `index`, then one
-        XADD per entry."""
-        commands = [b""]
-        members: list[bytes] = []
-        last, when = None, b""
-        for request_id, at, inputs, outputs in entries:
-            if at != last:  # a batch's entries share their time: format it once
-                last, when = at, repr(at).encode()
-            rid = request_id.encode()
-            members.append(b"$%d\r\n%s\r\n$%d\r\n%s\r\n" % (len(when), when, len(rid), rid))
-            commands.append(self._xadd(rid, when, inputs, outputs))
-        zadd = b"*%d\r\n%s%s" % (2 + 2 * len(members), _bulk(b"ZADD"), _bulk(index.encode()))
-        commands[0] = zadd + b"".join(members)
-        return commands
+    def batch(self, records: Sequence[Record], index: str) -> tuple[bytes, bytes, bytes]:
+        """(ZADD of every entry's id, scored by time, to the sorted set `index`; the XADDs
+        of every entry but the last; the last entry's XADD), so a caller can ask for the
+        reply of that one command only."""
+        entries = Entries(records)
+        if not entries.ids:
+            return b"", b"", b""
+        n = len(entries.ids) - 1
+        packed = self._uniform(entries, n) if n else b""
+        if packed is None:  # entries unlike each other: one at a time
+            packed = b"".join([self._one(entries, i) for i in range(n)])
+        zadd = b"*%d\r\n%s%s" % (2 + 2 * len(entries.ids), _bulk(b"ZADD"), _bulk(index.encode()))
+        return zadd + entries.members(), packed, self._one(entries, n)
+
+    def _one(self, entries: Entries, i: int) -> bytes:
+        return self._xadd(
+            entries.ids[i].encode(), entries.times[i], entries.inputs[i], entries.outputs_of(i)
+        )
+
+    def _uniform(self, entries: Entries, n: int) -> bytes | None:
+        """The first n entries packed as the rows of one byte matrix (numpy does the
+        per-entry work), when they have the same tensors, rows and id length; else None."""
+        rows = entries.alike(n)
+        if rows is None:
+            return None
+        names = list(entries.inputs[0])
+        try:
+            stacked_in = [np.stack([tensors[name] for tensors in entries.inputs[:n]])
+                          for name in names]  # fmt: skip
+            stacked_out = entries.stacked_outputs(n, rows)
+            if any(a.dtype.kind in "OSUV" for a in [*stacked_in, *stacked_out.values()]):
+                raise ValueError("strings: each entry's layout is its own")
+            in_parts = [_matrix(a, n) for a in stacked_in]
+            out_parts = [_matrix(a, n) for a in stacked_out.values()]
+        except (KeyError, ValueError, IndexError, AttributeError, TypeError):
+            return None
+        layout = orjson.dumps(
+            {
+                "inputs": [[k, a.dtype.str, list(a.shape[1:])]
+                           for k, a in zip(names, stacked_in, strict=True)],
+                "outputs": [[k, a.dtype.str, [rows, *a.shape[1:]]]
+                            for k, a in stacked_out.items()],
+            }
+        )  # fmt: skip
+        ids, id_width = entries.id_matrix(n)
+        times, time_width = entries.time_matrix(n)
+        in_size = sum(part.shape[1] for part in in_parts)
+        out_size = sum(part.shape[1] for part in out_parts)
+        return _byte_rows(
+            n,
+            [
+                self._head + _bulk(b"id") + b"$%d\r\n" % id_width,
+                ids,
+                b"\r\n" + _bulk(b"time") + b"$%d\r\n" % time_width,
+                times,
+                b"\r\n" + self._constants + _bulk(b"layout") + _bulk(layout) + _bulk(b"inputs")
+                + b"$%d\r\n" % in_size,
+                *in_parts,
+                b"\r\n" + _bulk(b"outputs") + b"$%d\r\n" % out_size,
+                *out_parts,
+                b"\r\n",
+            ],
+        )  # fmt: skip
 
     def xadd(self, request_id: str, at: float, inputs: Any, outputs: Any) -> bytes:
-        return self._xadd(request_id.encode(), repr(at).encode(), inputs, outputs)
+        return self._xadd(request_id.encode(), _time(at), inputs, outputs)
 
     def _xadd(self, rid: bytes, when: bytes, inputs: Any, outputs: Any) -> bytes:
         key: tuple[Any, ...] | None = None
@@ -113,6 +176,124 @@ class EntryPacker:
             len(rid), rid, len(when), when, len(layout), layout,
             len(in_bytes), in_bytes, len(out_bytes), out_bytes,
         )  # fmt: skip
+
+
+class Entries:
+    """The entries of a writer's batch of records, flattened: ids, times, inputs, and
+    where each entry's rows are in its record's outputs."""
+
+    def __init__(self, records: Sequence[Record]) -> None:
+        self.records = records
+        self.ids: list[str] = []
+        self.inputs: list[Mapping[str, Any]] = []
+        self.times: list[bytes] = []
+        self.record_of: list[int] = []
+        self.index_in: list[int] = []
+        for number, (at, ids, inputs, _, _, _) in enumerate(records):
+            self.ids += ids
+            self.inputs += inputs
+            self.times += [_time(at)] * len(ids)  # a record's entries share their time
+            self.record_of += [number] * len(ids)
+            self.index_in += range(len(ids))
+
+    def outputs_of(self, i: int) -> Mapping[str, Any]:
+        _, _, _, outputs, starts, ends = self.records[self.record_of[i]]
+        if starts is None or ends is None:
+            return outputs
+        j = self.index_in[i]
+        return {name: value[starts[j] : ends[j]] for name, value in outputs.items()}
+
+    def alike(self, n: int) -> int | None:
+        """The rows of each of the first n entries if all have the same rows, number of
+        inputs and id length (ASCII ids); else None."""
+        starts: list[int] = []
+        ends: list[int] = []
+        for _, _, _, _, record_starts, record_ends in self.records:
+            if record_starts is None or record_ends is None:
+                return None
+            starts += record_starts
+            ends += record_ends
+        # map() and set() keep these checks out of the interpreter's per-entry loop.
+        rows = set(map(operator.sub, ends[:n], starts[:n]))
+        ids = self.ids[:n]
+        if (
+            len(rows) != 1
+            or len(set(map(len, self.inputs[:n]))) != 1
+            or len(set(map(len, ids))) != 1
+            or len(set(map(len, self.times[:n]))) != 1
+            or not "".join(ids).isascii()
+        ):
+            return None
+        return int(rows.pop())
+
+    def stacked_outputs(self, n: int, rows: int) -> dict[str, np.ndarray]:
+        """Each output's rows of the first n entries, in entry order, one array each."""
+        names = list(self.records[0][3])
+        parts: dict[str, list[np.ndarray]] = {name: [] for name in names}
+        taken = 0
+        for _, ids, _, outputs, starts, _ in self.records:
+            k = min(len(ids), n - taken)
+            if k <= 0:
+                break
+            if list(outputs) != names:
+                raise KeyError("outputs differ between batches")
+            first = np.asarray(starts[:k])  # type: ignore[index]
+            index = first if rows == 1 else (first[:, None] + np.arange(rows)).ravel()
+            for name in names:
+                parts[name].append(np.asarray(outputs[name])[index])
+            taken += k
+        return {name: np.concatenate(arrays) for name, arrays in parts.items()}
+
+    def id_matrix(self, n: int) -> tuple[np.ndarray, int]:
+        width = len(self.ids[0])
+        joined = "".join(self.ids[:n]).encode()
+        return np.frombuffer(joined, np.uint8).reshape(n, width), width
+
+    def time_matrix(self, n: int) -> tuple[np.ndarray, int]:
+        width = len(self.times[0])
+        return np.frombuffer(b"".join(self.times[:n]), np.uint8).reshape(n, width), width
+
+    def members(self) -> bytes:
+        """ZADD's score-member pairs: each id scored by its time."""
+        n = len(self.ids)
+        widths = set(map(len, self.ids))
+        if len(widths) == 1 and len(set(map(len, self.times))) == 1 and "".join(self.ids).isascii():
+            ids, id_width = self.id_matrix(n)
+            times, time_width = self.time_matrix(n)
+            parts: list[bytes | np.ndarray] = [
+                b"$%d\r\n" % time_width,
+                times,
+                b"\r\n$%d\r\n" % id_width,
+                ids,
+                b"\r\n",
+            ]
+            return _byte_rows(n, parts)
+        return b"".join(
+            [_bulk(t) + _bulk(i.encode()) for t, i in zip(self.times, self.ids, strict=True)]
+        )
+
+
+def _time(at: float) -> bytes:
+    return b"%.6f" % at  # fixed width for centuries: entries' times pack as a matrix
+
+
+def _matrix(array: np.ndarray, n: int) -> np.ndarray:
+    """An array whose first axis is n entries as n rows of its raw bytes."""
+    return np.ascontiguousarray(array).reshape(n, -1).view(np.uint8)
+
+
+def _byte_rows(n: int, parts: Sequence[bytes | np.ndarray]) -> bytes:
+    """n rows laid end to end, each the concatenation of `parts`: bytes, the same in every
+    row, or an (n, k) uint8 matrix, one row each."""
+    widths = [len(part) if isinstance(part, bytes) else part.shape[1] for part in parts]
+    out = np.empty((n, sum(widths)), np.uint8)
+    column = 0
+    for part, width in zip(parts, widths, strict=True):
+        out[:, column : column + width] = (
+            np.frombuffer(part, np.uint8) if isinstance(part, bytes) else part
+        )
+        column += width
+    return out.tobytes()
 
 
 def _signature(tensors: Mapping[str, Any]) -> list[Any]:

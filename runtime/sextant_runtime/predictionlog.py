@@ -89,7 +89,12 @@ class PredictionLog:
         static = {"model": model, "version": version, "track": track}
         self._packer = logentries.EntryPacker(self.key, settings.max_length, static)
         self._quiet: bool | None = None  # does this Redis take CLIENT REPLY OFF? (on connect)
-        self._buffer: collections.deque[tuple[str, float, Any, Any]] = collections.deque()
+        # One record per inference batch (logentries.Record); the bound counts entries:
+        # queued by the producer (the inference thread), taken by the writer, each counter
+        # written by one thread only.
+        self._buffer: collections.deque[logentries.Record] = collections.deque()
+        self._queued = 0
+        self._taken = 0
         self._wake = threading.Event()
         self._stopping = False
         self._random = random.Random()
@@ -126,29 +131,44 @@ class PredictionLog:
 
     def enqueue(self, request_id: str, inputs: Any, outputs: Any) -> bool:
         """Queue an entry already sampled; False (and counted) when the buffer is full."""
-        if len(self._buffer) >= self.settings.buffer_size:
+        if self._queued - self._taken >= self.settings.buffer_size:
             self.dropped["buffer_full"] += 1
             return False
-        self._buffer.append((request_id, time.time(), inputs, outputs))
-        # Wake the writer for a full batch only; else it comes every flush interval. A
-        # wake-up per entry would cost a write (syscalls, GIL hand-offs) per entry.
-        if len(self._buffer) >= self._full:
-            self._wake.set()
+        self._push((time.time(), [request_id], [inputs], outputs, None, None))
         return True
 
-    def enqueue_batch(self, entries: list[tuple[str, Any, Any]]) -> None:
-        """Queue a batch's sampled entries, (id, inputs, outputs) each, with one time and
-        one look at the buffer; the ones past its bound are dropped and counted."""
-        room = self.settings.buffer_size - len(self._buffer)
-        if room < len(entries):
-            self.dropped["buffer_full"] += len(entries) - max(room, 0)
-            entries = entries[: max(room, 0)]
-        at = time.time()
-        self._buffer.extend(
-            [(request_id, at, inputs, outputs) for request_id, inputs, outputs in entries]
-        )
-        if len(self._buffer) >= self._full:
+    def enqueue_batch(
+        self, ids: list[str], inputs: list[Any], outputs: Any, starts: list[int], ends: list[int]
+    ) -> None:
+        """Queue a batch's sampled entries: their ids, inputs, and first and end rows in
+        the batch's outputs. Those past the buffer's bound are dropped and counted."""
+        room = self.settings.buffer_size - (self._queued - self._taken)
+        if room < len(ids):
+            self.dropped["buffer_full"] += len(ids) - max(room, 0)
+            room = max(room, 0)
+            ids, inputs, starts, ends = ids[:room], inputs[:room], starts[:room], ends[:room]
+            if not ids:
+                return
+        self._push((time.time(), ids, inputs, outputs, starts, ends))
+
+    def _push(self, record: logentries.Record) -> None:
+        self._buffer.append(record)
+        self._queued += len(record[1])
+        # Wake the writer for a full batch only; else it comes every flush interval. A
+        # wake-up per entry would cost a write (syscalls, GIL hand-offs) per entry.
+        if self._queued - self._taken >= self._full:
             self._wake.set()
+
+    def queued(self) -> list[tuple[str, Any, Any]]:
+        """(id, inputs, outputs) of each entry waiting for the writer (tests, debugging)."""
+        out = []
+        for _, ids, inputs, outputs, starts, ends in list(self._buffer):
+            for i, request_id in enumerate(ids):
+                mine = outputs
+                if starts is not None and ends is not None:
+                    mine = {name: value[starts[i] : ends[i]] for name, value in outputs.items()}
+                out.append((request_id, inputs[i], mine))
+        return out
 
     def close(self, timeout: float = 5.0) -> None:
         """Send what is buffered (within `timeout`), then stop the writer."""
@@ -171,43 +191,44 @@ class PredictionLog:
                 self._wake.wait(settings.flush_interval_s)
                 self._wake.clear()
                 while self._buffer:
-                    batch = [
-                        self._buffer.popleft()
-                        for _ in range(min(settings.batch_size, len(self._buffer)))
-                    ]
-                    if not self._write(connection, batch) and not self._stopping:
+                    batch, entries = [], 0
+                    while self._buffer and entries < settings.batch_size:
+                        batch.append(self._buffer.popleft())
+                        entries += len(batch[-1][1])
+                    self._taken += entries
+                    if not self._write(connection, batch, entries) and not self._stopping:
                         time.sleep(settings.backoff_s)
                 if self._stopping:
                     return
         finally:
             connection.disconnect()
 
-    def _write(self, connection: Any, batch: list[tuple[str, float, Any, Any]]) -> bool:
+    def _write(self, connection: Any, batch: list[logentries.Record], entries: int) -> bool:
         try:
             if self._quiet is None:
                 self._quiet = _takes_client_reply(connection)
             connection.send_packed_command([self._pack(batch)], check_health=False)
-            for _ in range(2 if self._quiet else len(batch) + 2):
+            for _ in range(2 if self._quiet else entries + 2):
                 connection.read_response()
         except (redis.RedisError, OSError, ValueError, TypeError) as err:
             connection.disconnect()  # replies may be left unread: start clean
-            self.dropped["redis_error"] += len(batch)
-            log.warning("prediction log: %d entries dropped: %s", len(batch), err)
+            self.dropped["redis_error"] += entries
+            log.warning("prediction log: %d entries dropped: %s", entries, err)
             return False
-        self.written += len(batch)
+        self.written += entries
         return True
 
-    def _pack(self, batch: list[tuple[str, float, Any, Any]]) -> bytes:
+    def _pack(self, batch: list[logentries.Record]) -> bytes:
         """The batch's commands: the id index (one ZADD and a trim to maxLength) and one
         XADD per entry; with replies off but for the last XADD when Redis allows it."""
-        index, *entries = self._packer.batch(batch, self.ids_key)
+        index, entries, last = self._packer.batch(batch, self.ids_key)
         trim = logentries.command(
             b"ZREMRANGEBYRANK", self.ids_key.encode(), b"0", b"%d" % (-self.settings.max_length - 1)
         )
         if self._quiet:
             off, on = logentries.CLIENT_REPLY_OFF, logentries.CLIENT_REPLY_ON
-            return b"".join((off, index, trim, *entries[:-1], on, entries[-1]))
-        return b"".join((index, trim, *entries))
+            return b"".join((off, index, trim, entries, on, last))
+        return b"".join((index, trim, entries, last))
 
     def render(self, labels: str) -> list[str]:
         """Prometheus text lines; `labels` is the runtime's `model=...,version=...,track=...`."""
@@ -225,7 +246,7 @@ class PredictionLog:
         lines += [
             "# HELP sextant_prediction_log_buffered Entries waiting for the writer.",
             "# TYPE sextant_prediction_log_buffered gauge",
-            f"sextant_prediction_log_buffered{{{labels}}} {len(self._buffer)}",
+            f"sextant_prediction_log_buffered{{{labels}}} {self._queued - self._taken}",
         ]
         return lines
 
@@ -233,9 +254,9 @@ class PredictionLog:
 class LoggingObserver(BatchObserver):
     """The batch observer as a fan-out: metrics first, then the prediction log.
 
-    Runs on the inference thread: per request that got an id (sampled on arrival) it
-    slices the batch's outputs (views, no copy) and enqueues; encoding and Redis are the
-    writer thread's.
+    Runs on the inference thread: it queues one record per batch, the ids and inputs of
+    the requests that got an id (sampled on arrival) and where their rows are in the
+    batch's outputs (kept by reference); slicing, encoding and Redis are the writer's.
     """
 
     def __init__(self, inner: BatchObserver, prediction_log: PredictionLog) -> None:
@@ -246,26 +267,22 @@ class LoggingObserver(BatchObserver):
         self.inner.batch_done(batch, started, outputs)
         if outputs is None:
             return
-        entries = []
+        ids: list[str] = []
+        inputs: list[Any] = []
+        starts: list[int] = []
+        ends: list[int] = []
         start = 0
-        if len(outputs) == 1:  # the common case, without a dict comprehension per request
-            [(name, value)] = outputs.items()
-            for pending in batch:
-                request = pending.request
-                end = start + request.rows
-                if request.log_id is not None:
-                    entries.append((request.log_id, request.inputs, {name: value[start:end]}))
-                start = end
-        else:
-            for pending in batch:
-                request = pending.request
-                end = start + request.rows
-                if request.log_id is not None:
-                    mine = {name: value[start:end] for name, value in outputs.items()}
-                    entries.append((request.log_id, request.inputs, mine))
-                start = end
-        if entries:
-            self.log.enqueue_batch(entries)
+        for pending in batch:
+            request = pending.request
+            end = start + request.rows
+            if request.log_id is not None:
+                ids.append(request.log_id)
+                inputs.append(request.inputs)
+                starts.append(start)
+                ends.append(end)
+            start = end
+        if ids:
+            self.log.enqueue_batch(ids, inputs, outputs, starts, ends)
 
 
 def _takes_client_reply(connection: Any) -> bool:

@@ -40,11 +40,11 @@ def test_each_request_gets_its_own_rows_of_the_outputs() -> None:
     finally:
         loop.close()
     assert recorder.calls == [3]
-    entries = list(log._buffer)
+    entries = log.queued()
     assert [entry[0] for entry in entries] == ["a", "c"]
-    np.testing.assert_array_equal(entries[0][3]["y"], [0.0, 1.0])
-    np.testing.assert_array_equal(entries[1][3]["y"], [3.0, 4.0, 5.0])
-    assert entries[1][2]["x"].shape == (3, 2)
+    np.testing.assert_array_equal(entries[0][2]["y"], [0.0, 1.0])
+    np.testing.assert_array_equal(entries[1][2]["y"], [3.0, 4.0, 5.0])
+    assert entries[1][1]["x"].shape == (3, 2)
 
 
 def test_a_failed_batch_is_not_logged() -> None:
@@ -54,7 +54,7 @@ def test_a_failed_batch_is_not_logged() -> None:
         LoggingObserver(Recorder(), log).batch_done([_pending(loop, 1, "a")], 0.0, None)
     finally:
         loop.close()
-    assert len(log._buffer) == 0
+    assert log.queued() == []
 
 
 def test_a_full_buffer_drops_and_counts() -> None:
@@ -85,6 +85,7 @@ def test_a_batch_past_the_buffer_bound_is_cut_and_the_rest_counted() -> None:
         LoggingObserver(Recorder(), log).batch_done(batch, 0.0, outputs)
     finally:
         loop.close()
-    assert [entry[0] for entry in log._buffer] == ["a", "b"]
-    np.testing.assert_array_equal(log._buffer[1][3]["z"], [[2.0, 3.0], [4.0, 5.0]])
+    entries = log.queued()
+    assert [entry[0] for entry in entries] == ["a", "b"]
+    np.testing.assert_array_equal(entries[1][2]["z"], [[2.0, 3.0], [4.0, 5.0]])
     assert log.dropped["buffer_full"] == 1
