@@ -8,6 +8,7 @@ the moment the traffic stopped, as the operator does while a canary takes traffi
 
 from __future__ import annotations
 
+import math
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -18,10 +19,12 @@ import pytest
 
 from sextant.devenv.process import free_port
 from sextant.devenv.prometheus import LocalPrometheus
+from sextant_operator.analysis import measurements as m
 from sextant_operator.analysis.checks import Context, Measurement, checks_for
 from sextant_operator.analysis.prometheus import Prometheus, Scope
 from sextant_operator.analysis.runner import measure_check
 from sextant_operator.api.modeldeployment import Analysis
+from sextant_operator.rollout.duration import seconds
 from tests.integration.runtime.conftest import RuntimeServer, Serve
 from tests.unit.runtime.model_files import mlflow_sleeper
 
@@ -167,3 +170,44 @@ def test_prometheus_down_is_an_error_never_a_pass() -> None:
     found = [measure_check(check, context, no_url=False) for check in checks_for(SPEC)]
     assert {m.phase for m in found} == {"Error"}
     assert "unreachable" in found[0].message
+
+
+@pytest.fixture(scope="module")
+def canary_pods(
+    tracks: dict[str, RuntimeServer],
+    serve_module: Serve,
+    prometheus_server: LocalPrometheus,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[dict[str, RuntimeServer]]:
+    """The canary as three pods: the tracks' canary and two more processes like it."""
+    model = mlflow_sleeper(tmp_path_factory.mktemp("sleeper-pods") / "model")
+    env = {"SEXTANT_MODEL_VERSION": CANARY.version, "SEXTANT_TRACK": CANARY.track or ""}
+    more = [serve_module(model, "--max-delay-ms", "0", name="sleeper", env=env) for _ in "ab"]
+    for server in more:
+        prometheus_server.add_target(f"127.0.0.1:{server.port}", namespace=NS)
+    time.sleep(2)  # scraped before their first request
+    yield {"pod-0": tracks["canary"], "pod-1": more[0], "pod-2": more[1]}
+    for server in more:
+        prometheus_server.remove_target(f"127.0.0.1:{server.port}")
+
+
+def test_a_canary_only_a_few_intervals_old_is_judged_on_per_pod_samples(
+    tracks: dict[str, RuntimeServer],
+    canary_pods: dict[str, RuntimeServer],
+    prometheus_server: LocalPrometheus,
+) -> None:
+    canary_seconds = 3 * seconds(SPEC.sample_interval)  # half of minSamples intervals
+    stable = threading.Thread(target=drive, args=(tracks, {"stable": fast}, PHASE_SECONDS))
+    stable.start()
+    time.sleep(PHASE_SECONDS - canary_seconds)
+    at = drive(canary_pods, dict.fromkeys(canary_pods, failing), seconds=canary_seconds)
+    stable.join()
+
+    context = Context(Prometheus(prometheus_server.url), CANARY, STABLE, SPEC, at)
+    step, lookback = context.sample_step, context.lookback
+    rates = m.error_rates(context.prometheus, CANARY, at, lookback, step)
+    per_interval = [x for x in rates if math.isfinite(x)]
+    per_pod = m.pod_error_rates(context.prometheus, CANARY, at, lookback, step)
+    assert len(per_interval) < SPEC.min_samples <= len(per_pod), (per_interval, per_pod)
+    found = measure(prometheus_server.url, at)
+    assert found["error-rate-vs-stable"].phase == "Failed", found["error-rate-vs-stable"]
