@@ -4,9 +4,10 @@ against logging off, in the same run, on a real Redis.
     .venv/bin/python -m bench.prediction_log               # 6 rounds of 8 s per arm
     .venv/bin/python -m bench.prediction_log --rounds 2 --seconds 3   # a smoke check
 
-The small MLP (64-256-256-10, where a request costs least, so logging weighs most) is
-served by a fresh server per measurement, pinned to CPU 0 with one backend thread; wrk
-and Redis share CPU 1, so the server's CPU 0 carries the whole cost of logging (the
+The small MLP (64-256-256-10, where a request costs least, so logging weighs most; or
+`--model compute`, 512-2048-2048-1000, 6 KB in and 4 KB out a request) is served by a
+fresh server per measurement, pinned to CPU 0 with one backend thread; wrk and Redis
+share CPU 1, so the server's CPU 0 carries the whole cost of logging (the
 inference thread's enqueue and the writer thread's encoding and pipelining). The two
 arms alternate (off, on, off, on, ...) so a change in the machine's load hits both; the
 figures are the ratio of the medians and the median of each round's own ratio (its two
@@ -14,7 +15,7 @@ runs are seconds apart, so a slow drift in the machine's load cancels). On a sha
 machine throughput moves with other load, so each run also records the server's CPU time
 per request (/proc, all threads), which is what logging costs. Every logged run also
 checks that the entries reached Redis (`sextant_prediction_log_entries_total`) and counts
-drops. The result goes to stdout and to bench/results/prediction_log.json.
+drops. The result goes to stdout and to bench/results/prediction_log-MODEL.json.
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ from pathlib import Path
 
 import httpx
 
-from bench.models import SMALL, save_mlp
+from bench.models import COMPUTE_BOUND, SMALL, save_mlp
 from bench.runtime import LOAD_CPU, MAX_BATCH, SERVER_CPU, lua_script, wrk
 from sextant.devenv.redis import LocalRedis
 
@@ -82,8 +83,8 @@ def measure(
             "--max-batch-size", str(MAX_BATCH), "--max-delay-ms", "0",
             "--drain-seconds", "0", "--log-format", "text"]  # fmt: skip
     if log_url is not None:
-        argv += ["--prediction-log-url", log_url, "--prediction-log-sample-rate", "1.0",
-                 "--prediction-log-max-length", "100000"]  # fmt: skip
+        argv += ["--prediction-log-url", log_url, "--prediction-log-max-length", "100000",
+                 "--prediction-log-sample-rate", str(args.sample_rate)]  # fmt: skip
     url = f"http://127.0.0.1:{port}"
     with log.open("wb") as out:
         proc = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT)
@@ -127,12 +128,15 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=6, help="runs per arm, alternating")
     parser.add_argument("--seconds", type=int, default=8, help="measured seconds per run")
     parser.add_argument("--concurrency", type=int, default=16)
+    parser.add_argument("--sample-rate", type=float, default=1.0, help="of the logged arm")
+    parser.add_argument("--model", choices=["small", "compute"], default="small")
     args = parser.parse_args()
     if shutil.which("wrk") is None or shutil.which("taskset") is None:
         sys.exit("needs wrk and taskset (make setup installs wrk)")
     work = Path(tempfile.mkdtemp(prefix="sextant-bench-log-"))
-    model = save_mlp(work / "small.onnx", SMALL)
-    script = lua_script(work / "small.lua", SMALL[0])
+    layers = SMALL if args.model == "small" else COMPUTE_BOUND
+    model = save_mlp(work / f"{args.model}.onnx", layers)
+    script = lua_script(work / f"{args.model}.lua", layers[0])
     redis = LocalRedis(work / "redis")
     redis.start()
     os.sched_setaffinity(redis.process.pid, {int(LOAD_CPU)})  # with wrk, off the server's CPU
@@ -165,10 +169,11 @@ def main() -> None:
                                    for on_run, off_run in pairs)  # fmt: skip
     cpu_on = statistics.median(r.cpu_us_per_request for r in logged)
     summary = {
-        "model": "small 64-256-256-10",
+        "model": "-".join(map(str, layers)),
         "concurrency": args.concurrency,
         "seconds": args.seconds,
         "rounds": args.rounds,
+        "sample_rate": args.sample_rate,
         "median_rps_off": off,
         "median_rps_on": on,
         "ratio_on_off": on / off,
@@ -182,7 +187,7 @@ def main() -> None:
         "runs": [asdict(r) for r in runs],
     }
     print(
-        f"logging off {off:,.0f} req/s, on (sample rate 1.0) {on:,.0f} req/s: "
+        f"logging off {off:,.0f} req/s, on (sample rate {args.sample_rate}) {on:,.0f} req/s: "
         f"ratio {on / off:.3f} ({(on / off - 1) * 100:+.1f}%); server CPU per request "
         f"{cpu_off:.1f} -> {cpu_on:.1f} us ({(cpu_on / cpu_off - 1) * 100:+.1f}%); "
         f"entries written {summary['logged_share']:.1%} of sampled"
@@ -191,7 +196,7 @@ def main() -> None:
         f"median of per-round ratios: throughput {paired:.3f} ({(paired - 1) * 100:+.1f}%), "
         f"CPU per request {paired_cpu:.3f} ({(paired_cpu - 1) * 100:+.1f}%)"
     )
-    out = ROOT / "bench" / "results" / "prediction_log.json"
+    out = ROOT / "bench" / "results" / f"prediction_log-{args.model}.json"
     out.write_text(json.dumps(summary, indent=2) + "\n")
 
 
