@@ -39,6 +39,7 @@ from sextant_operator.render.versions import (
     render_services,
     render_version_deployment,
 )
+from sextant_operator.responsecache import with_response_cache_condition
 from sextant_operator.rollout import (
     Decision,
     Observations,
@@ -184,6 +185,7 @@ class ProgressiveReconciler:
         url = self._apply(md, decision, observed, route, features)
         status = progressive_status(md, decision, seen, error=error, url=url, now=now)
         status.conditions = with_prediction_log_condition(status.conditions, md, self.settings, now)
+        status.conditions = with_response_cache_condition(status.conditions, md, self.settings, now)
         status.conditions = with_features_condition(status.conditions, md, features, now)
         status.model = model or status.model
         try:

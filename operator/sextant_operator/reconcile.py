@@ -30,6 +30,7 @@ from sextant_operator.resolution import (
     resolve_model,
     resolved_status,
 )
+from sextant_operator.responsecache import with_response_cache_condition
 from sextant_operator.settings import OperatorSettings
 from sextant_operator.status import DeploymentProgress, Observation, compute_status
 
@@ -102,6 +103,7 @@ class ModelDeploymentReconciler:
         )
         status = compute_status(md, observation)
         status.conditions = with_prediction_log_condition(status.conditions, md, self.settings)
+        status.conditions = with_response_cache_condition(status.conditions, md, self.settings)
         status.conditions = with_features_condition(status.conditions, md, features)
         if artifact is not None:
             status.model = resolved_status(md.spec.model, artifact)

@@ -1,7 +1,8 @@
 """Everything `sextant serve` can be told, with the defaults API.md documents.
 
 Each field has a command-line option and a SEXTANT_* environment variable (the operator
-sets the variables); the names are listed in ENV so the CLI and docs agree.
+sets the variables); names and defaults come from `sextant.serving`, shared with the CLI
+and the operator's rendering.
 """
 
 from __future__ import annotations
@@ -10,68 +11,59 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from sextant import serving
 from sextant_runtime.device import DEVICES
 from sextant_runtime.formats import FORMATS
 
 if TYPE_CHECKING:
     from sextant_runtime.features.online import OnlineFeatures
 
-ENV = {
-    "source": "SEXTANT_MODEL_SOURCE",
-    "name": "SEXTANT_MODEL_NAME",
-    "host": "SEXTANT_HOST",
-    "port": "SEXTANT_PORT",
-    "max_batch_size": "SEXTANT_MAX_BATCH_SIZE",
-    "max_delay_ms": "SEXTANT_MAX_DELAY_MS",
-    "max_queue_size": "SEXTANT_MAX_QUEUE_SIZE",
-    "device": "SEXTANT_DEVICE",
-    "format": "SEXTANT_MODEL_FORMAT",
-    "version": "SEXTANT_MODEL_VERSION",
-    "track": "SEXTANT_TRACK",
-    "threads": "SEXTANT_THREADS",
-    "cache_dir": "SEXTANT_CACHE_DIR",
-    "max_request_bytes": "SEXTANT_MAX_REQUEST_BYTES",
-    "drain_seconds": "SEXTANT_DRAIN_SECONDS",
-    "log_format": "SEXTANT_LOG_FORMAT",
-    "prediction_log_url": "SEXTANT_PREDICTION_LOG_URL",
-    "prediction_log_sample_rate": "SEXTANT_PREDICTION_LOG_SAMPLE_RATE",
-    "prediction_log_max_length": "SEXTANT_PREDICTION_LOG_MAX_LENGTH",
-    "features": "SEXTANT_FEATURES",
-    "features_redis_password": "SEXTANT_FEATURES_REDIS_PASSWORD",
-}
+# ServeConfig field -> SEXTANT_* variable; defined once in sextant.serving, which the CLI
+# and the operator's rendering read too.
+ENV = serving.ENV
 
 
 @dataclass(frozen=True)
 class ServeConfig:
     source: str
     name: str
-    host: str = "0.0.0.0"
-    port: int = 8080
-    max_batch_size: int = 32
-    max_delay_ms: float = 5.0
-    max_queue_size: int = 1024
-    device: str = "auto"
-    format: str | None = None
+    host: str = serving.HOST.default
+    port: int = serving.PORT.default
+    max_batch_size: int = serving.MAX_BATCH_SIZE.default
+    max_delay_ms: float = serving.MAX_DELAY_MS.default
+    max_queue_size: int = serving.MAX_QUEUE_SIZE.default
+    device: str = serving.DEVICE.default
+    format: str | None = serving.FORMAT.default
     # The `version` metric label and model version; default: the registry version, else "1".
-    version: str | None = None
-    track: str = "stable"
+    version: str | None = serving.VERSION.default
+    track: str = serving.TRACK.default
     # Intra-op threads for the backend; 0 lets onnxruntime / torch choose.
-    threads: int = 0
+    threads: int = serving.THREADS.default
     cache_dir: Path | None = None
-    max_request_bytes: int = 64 * 1024 * 1024
+    max_request_bytes: int = serving.MAX_REQUEST_BYTES.default
     # After SIGTERM: seconds to keep serving (readiness already 503) so load balancers
     # stop sending, before the listener closes and queued work drains.
-    drain_seconds: float = 5.0
-    log_format: str = "json"
-    tracking_uri: str | None = field(default=None)
+    drain_seconds: float = serving.DRAIN_SECONDS.default
+    log_format: str = serving.LOG_FORMAT.default
+    tracking_uri: str | None = field(default=serving.TRACKING_URI.default)
     # The prediction log (spec.predictionLog): off unless a Redis URL is given.
-    prediction_log_url: str | None = None
-    prediction_log_sample_rate: float = 0.1
-    prediction_log_max_length: int = 100_000
+    prediction_log_url: str | None = serving.PREDICTION_LOG_URL.default
+    prediction_log_sample_rate: float = serving.PREDICTION_LOG_SAMPLE_RATE.default
+    prediction_log_max_length: int = serving.PREDICTION_LOG_MAX_LENGTH.default
     # Online enrichment (spec.features): a FeatureView as JSON (features.online), and the
     # password of its Redis when a Secret holds it.
-    features: str | None = None
-    features_redis_password: str | None = field(default=None, repr=False)
+    features: str | None = serving.FEATURES.default
+    features_redis_password: str | None = field(
+        default=serving.FEATURES_REDIS_PASSWORD.default, repr=False
+    )
+    # spec.runtime.optimize (ONNX models): graph optimization level, and dynamic int8
+    # quantization kept only within `quantize_tolerance` of the float outputs.
+    graph_optimization: str = serving.GRAPH_OPTIMIZATION.default
+    quantize: str = serving.QUANTIZE.default
+    quantize_tolerance: float = serving.QUANTIZE_TOLERANCE.default
+    # spec.runtime.cache: Redis response cache; off unless a URL is given.
+    response_cache_url: str | None = field(default=serving.RESPONSE_CACHE_URL.default, repr=False)
+    response_cache_ttl_seconds: float = serving.RESPONSE_CACHE_TTL_SECONDS.default
 
     def __post_init__(self) -> None:
         problems = []
@@ -95,11 +87,26 @@ class ServeConfig:
             problems.append("prediction_log_sample_rate must be in [0, 1]")
         if self.prediction_log_max_length < 1:
             problems.append("prediction_log_max_length must be >= 1")
+        problems.extend(self._optimize_and_cache_problems())
         problems.extend(self._features_problems())
         if self.log_format not in ("json", "text"):
             problems.append("log_format must be json or text")
         if problems:
             raise ValueError("; ".join(problems))
+
+    def _optimize_and_cache_problems(self) -> list[str]:
+        problems = []
+        if self.graph_optimization not in serving.GRAPH_OPTIMIZATIONS:
+            problems.append(
+                f"graph_optimization must be one of {', '.join(serving.GRAPH_OPTIMIZATIONS)}"
+            )
+        if self.quantize not in serving.QUANTIZATIONS:
+            problems.append(f"quantize must be one of {', '.join(serving.QUANTIZATIONS)}")
+        if not 0 < self.quantize_tolerance <= 1:
+            problems.append("quantize_tolerance must be in (0, 1]")
+        if not self.response_cache_ttl_seconds > 0:
+            problems.append("response_cache_ttl_seconds must be > 0")
+        return problems
 
     def _features_problems(self) -> list[str]:
         try:

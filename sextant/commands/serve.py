@@ -12,106 +12,109 @@ from pathlib import Path
 
 import click
 
-# Same names as sextant_runtime.config.ENV; duplicated so `--help` imports no runtime code.
-_DEVICES = ("auto", "cpu", "cuda")
-_FORMATS = ("onnx", "torchscript", "torch-export", "mlflow-pyfunc")
+# Names and defaults live in sextant.serving (stdlib only, so `--help` imports no runtime
+# code), shared with sextant_runtime.config and the operator's rendering.
+from sextant import serving as s
 
 
 @click.command(context_settings={"show_default": True})
-@click.argument("model_source", envvar="SEXTANT_MODEL_SOURCE")
-@click.option(
-    "--name", required=True, envvar="SEXTANT_MODEL_NAME", help="Model name in /v2/models/NAME."
-)
-@click.option("--host", default="0.0.0.0", envvar="SEXTANT_HOST", help="Address to listen on.")
-@click.option("--port", default=8080, type=click.IntRange(1, 65535), envvar="SEXTANT_PORT")
+@click.argument("model_source", envvar=s.SOURCE.env)
+@click.option("--name", required=True, envvar=s.NAME.env, help="Model name in /v2/models/NAME.")
+@click.option("--host", default=s.HOST.default, envvar=s.HOST.env, help="Address to listen on.")
+@click.option("--port", default=s.PORT.default, type=click.IntRange(1, 65535), envvar=s.PORT.env)
 @click.option(
     "--max-batch-size",
-    default=32,
+    default=s.MAX_BATCH_SIZE.default,
     type=click.IntRange(min=1),
-    envvar="SEXTANT_MAX_BATCH_SIZE",
+    envvar=s.MAX_BATCH_SIZE.env,
     help="Rows per batch; 1 turns batching off.",
 )
 @click.option(
     "--max-delay-ms",
-    default=5.0,
+    default=s.MAX_DELAY_MS.default,
     type=click.FloatRange(min=0),
-    envvar="SEXTANT_MAX_DELAY_MS",
+    envvar=s.MAX_DELAY_MS.env,
     help="How long a batch waits for more rows after its first request.",
 )
 @click.option(
     "--max-queue-size",
-    default=1024,
+    default=s.MAX_QUEUE_SIZE.default,
     type=click.IntRange(min=1),
-    envvar="SEXTANT_MAX_QUEUE_SIZE",
+    envvar=s.MAX_QUEUE_SIZE.env,
     help="Requests that may wait; past it, 429 at once.",
 )
-@click.option("--device", default="auto", type=click.Choice(_DEVICES), envvar="SEXTANT_DEVICE")
+@click.option(
+    "--device", default=s.DEVICE.default, type=click.Choice(s.DEVICES), envvar=s.DEVICE.env
+)
 @click.option(
     "--format",
     "model_format",
-    type=click.Choice(_FORMATS),
-    envvar="SEXTANT_MODEL_FORMAT",
+    type=click.Choice(s.FORMATS),
+    envvar=s.FORMAT.env,
     help="Model format; detected from the artifact when omitted.",
 )
 @click.option(
     "--model-version",
-    envvar="SEXTANT_MODEL_VERSION",
+    envvar=s.VERSION.env,
     help="Version label (default: the registry version, else 1).",
 )
 @click.option(
-    "--track", default="stable", envvar="SEXTANT_TRACK", help="Metric label: stable, canary, ..."
+    "--track", default=s.TRACK.default, envvar=s.TRACK.env, help="Metric label: stable, canary, ..."
 )
 @click.option(
     "--threads",
-    default=0,
+    default=s.THREADS.default,
     type=click.IntRange(min=0),
-    envvar="SEXTANT_THREADS",
+    envvar=s.THREADS.env,
     help="Backend intra-op threads; 0 lets the backend choose.",
 )
 @click.option(
     "--cache-dir",
     type=click.Path(file_okay=False, path_type=Path),
-    envvar="SEXTANT_CACHE_DIR",
+    envvar=s.CACHE_DIR.env,
     help="Where downloaded models are kept (default: ~/.cache/sextant/models).",
 )
 @click.option(
     "--max-request-bytes",
-    default=64 * 1024 * 1024,
+    default=s.MAX_REQUEST_BYTES.default,
     type=click.IntRange(min=1),
-    envvar="SEXTANT_MAX_REQUEST_BYTES",
+    envvar=s.MAX_REQUEST_BYTES.env,
 )
 @click.option(
     "--drain-seconds",
-    default=5.0,
+    default=s.DRAIN_SECONDS.default,
     type=click.FloatRange(min=0),
-    envvar="SEXTANT_DRAIN_SECONDS",
+    envvar=s.DRAIN_SECONDS.env,
     help="After SIGTERM, keep serving this long (readiness 503) before closing the listener.",
 )
 @click.option(
-    "--log-format", default="json", type=click.Choice(["json", "text"]), envvar="SEXTANT_LOG_FORMAT"
+    "--log-format",
+    default=s.LOG_FORMAT.default,
+    type=click.Choice(["json", "text"]),
+    envvar=s.LOG_FORMAT.env,
 )
 @click.option(
     "--prediction-log-url",
-    envvar="SEXTANT_PREDICTION_LOG_URL",
+    envvar=s.PREDICTION_LOG_URL.env,
     metavar="REDIS_URL",
     help="Log sampled requests to this Redis (stream sextant:predictions:NAME); off if unset.",
 )
 @click.option(
     "--prediction-log-sample-rate",
-    default=0.1,
+    default=s.PREDICTION_LOG_SAMPLE_RATE.default,
     type=click.FloatRange(0, 1),
-    envvar="SEXTANT_PREDICTION_LOG_SAMPLE_RATE",
+    envvar=s.PREDICTION_LOG_SAMPLE_RATE.env,
 )
 @click.option(
     "--prediction-log-max-length",
-    default=100_000,
+    default=s.PREDICTION_LOG_MAX_LENGTH.default,
     type=click.IntRange(min=1),
-    envvar="SEXTANT_PREDICTION_LOG_MAX_LENGTH",
+    envvar=s.PREDICTION_LOG_MAX_LENGTH.env,
     help="The stream is trimmed to about this many entries.",
 )
 @click.option(
     "--features",
-    envvar="SEXTANT_FEATURES",
+    envvar=s.FEATURES.env,
     metavar="JSON",
     help="Enrich requests with a FeatureView's online values from Redis: "
     '{"featureView": "NS/NAME", "redisUrl": ..., "entityInput": ..., "entity": {name, dtype}, '
@@ -120,14 +123,50 @@ _FORMATS = ("onnx", "torchscript", "torch-export", "mlflow-pyfunc")
 )
 @click.option(
     "--features-redis-password",
-    envvar="SEXTANT_FEATURES_REDIS_PASSWORD",
+    envvar=s.FEATURES_REDIS_PASSWORD.env,
     metavar="PASSWORD",
     help="Password of the features' Redis (the operator sets it from the FeatureView's secretRef).",
 )
 @click.option(
     "--mlflow-tracking-uri",
-    envvar="MLFLOW_TRACKING_URI",
+    envvar=s.TRACKING_URI.env,
     help="MLflow tracking server for models:/ sources.",
+)
+@click.option(
+    "--graph-optimization",
+    default=s.GRAPH_OPTIMIZATION.default,
+    type=click.Choice(s.GRAPH_OPTIMIZATIONS),
+    envvar=s.GRAPH_OPTIMIZATION.env,
+    help="onnxruntime graph optimization level (ONNX models).",
+)
+@click.option(
+    "--quantize",
+    default=s.QUANTIZE.default,
+    type=click.Choice(s.QUANTIZATIONS),
+    envvar=s.QUANTIZE.env,
+    help="dynamic-int8: quantize an ONNX model's weights at load, kept only when its outputs "
+    "on a sample stay within --quantize-tolerance of the float model's.",
+)
+@click.option(
+    "--quantize-tolerance",
+    default=s.QUANTIZE_TOLERANCE.default,
+    type=click.FloatRange(0, 1, min_open=True),
+    envvar=s.QUANTIZE_TOLERANCE.env,
+    help="Largest |quantized - float| per output, as a share of the float output's largest "
+    "magnitude (floor 1).",
+)
+@click.option(
+    "--response-cache-url",
+    envvar=s.RESPONSE_CACHE_URL.env,
+    metavar="REDIS_URL",
+    help="Cache responses in this Redis, keyed by model version and input tensors; off if unset.",
+)
+@click.option(
+    "--response-cache-ttl-seconds",
+    default=s.RESPONSE_CACHE_TTL_SECONDS.default,
+    type=click.FloatRange(0, min_open=True),
+    envvar=s.RESPONSE_CACHE_TTL_SECONDS.env,
+    help="How long a cached response is kept.",
 )
 def serve(
     *,
@@ -153,6 +192,11 @@ def serve(
     features: str | None,
     features_redis_password: str | None,
     mlflow_tracking_uri: str | None,
+    graph_optimization: str,
+    quantize: str,
+    quantize_tolerance: float,
+    response_cache_url: str | None,
+    response_cache_ttl_seconds: float,
 ) -> None:
     """Serve MODEL_SOURCE over the Open Inference Protocol v2.
 
@@ -187,6 +231,11 @@ def serve(
             prediction_log_max_length=prediction_log_max_length,
             features=features,
             features_redis_password=features_redis_password,
+            graph_optimization=graph_optimization,
+            quantize=quantize,
+            quantize_tolerance=quantize_tolerance,
+            response_cache_url=response_cache_url,
+            response_cache_ttl_seconds=response_cache_ttl_seconds,
         )
     except ValueError as err:
         raise click.UsageError(str(err)) from None

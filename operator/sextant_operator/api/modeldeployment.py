@@ -133,8 +133,36 @@ class Batching(ApiModel):
         return self.max_queue_size >= self.max_batch_size
 
 
+class Optimize(ApiModel):
+    """Load-time optimization of ONNX models (onnxruntime); other formats load unchanged."""
+
+    graph_optimization: Literal["all", "extended", "basic", "disabled"] = Field(
+        default="all",
+        description="onnxruntime graph optimization level: all, extended, basic or disabled.",
+    )
+    quantize: Literal["none", "dynamic-int8"] = Field(
+        default="none",
+        description="dynamic-int8 quantizes the weights at load and keeps the result only if "
+        "its outputs on a random sample stay within 5% of the float model's (max |int8 - "
+        "float| <= 0.05 x max(1, max |float|), per output); otherwise the float model is "
+        "served, and the metric sextant_model_quantization_accepted and the model metadata "
+        "say why.",
+    )
+
+
+class Cache(ApiModel):
+    """A Redis response cache: the same input tensors to the same model version."""
+
+    enabled: bool = Field(
+        default=False,
+        description="Answer repeated requests from Redis (the operator's Redis URL), keyed by "
+        "model name, model version and the request's input tensors; never across versions.",
+    )
+    ttl: Duration = Field(default="1h", description="How long a response stays cached.")
+
+
 class Runtime(ApiModel):
-    """The serving container: image, batching, device and extra environment."""
+    """The serving container: image, batching, device, optimization, cache and extra env."""
 
     image: (
         Annotated[
@@ -152,6 +180,8 @@ class Runtime(ApiModel):
     env: Annotated[list[EnvVar], Field(max_length=64)] = Field(
         default_factory=list, description="Extra environment variables of the runtime container."
     )
+    optimize: Optimize = nested(Optimize, "Load-time model optimization (ONNX models).")
+    cache: Cache = nested(Cache, "Response cache in Redis (opt-in).")
 
 
 # --- spec.gpu, spec.scheduling, spec.autoscaling -----------------------------------------

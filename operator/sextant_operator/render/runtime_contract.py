@@ -1,18 +1,22 @@
 """How the operator talks to the runtime container: port, paths, environment, model mounts.
 
-This is the one place that knows `sextant serve`'s interface from the outside; keep it in
-step with sextant_runtime's configuration.
+This is the one place that knows `sextant serve`'s interface from the outside; variable
+names and defaults come from `sextant.serving`, which `sextant serve` reads too.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from sextant import serving
 from sextant_operator.predictionlog import prediction_log_env
 from sextant_operator.render.features import feature_env
+from sextant_operator.rollout.duration import seconds
 
 if TYPE_CHECKING:
+    from sextant_operator.api.modeldeployment import Runtime
     from sextant_operator.render.context import RenderContext
+    from sextant_operator.settings import OperatorSettings
 
 HTTP_PORT = 8080
 READY_PATH = "/v2/health/ready"
@@ -25,27 +29,53 @@ RUNTIME_UID = 65532  # the runtime image's non-root user
 
 def runtime_env(ctx: RenderContext, track: str) -> list[dict[str, Any]]:
     """Serving options and the metric labels (model, version, track) as environment."""
-    batching = ctx.md.spec.runtime.batching
+    runtime = ctx.md.spec.runtime
+    batching = runtime.batching
     env = {
-        "SEXTANT_PORT": str(HTTP_PORT),
-        "SEXTANT_DEVICE": ctx.md.spec.runtime.device,
-        "SEXTANT_MAX_BATCH_SIZE": str(batching.max_batch_size),
-        "SEXTANT_MAX_DELAY_MS": str(batching.max_delay_ms),
-        "SEXTANT_MAX_QUEUE_SIZE": str(batching.max_queue_size),
-        "SEXTANT_MODEL_VERSION": ctx.artifact.version,
-        "SEXTANT_TRACK": track,
-        "SEXTANT_CACHE_DIR": MODEL_CACHE_DIR,
+        serving.PORT.env: str(HTTP_PORT),
+        serving.DEVICE.env: runtime.device,
+        serving.MAX_BATCH_SIZE.env: str(batching.max_batch_size),
+        serving.MAX_DELAY_MS.env: str(batching.max_delay_ms),
+        serving.MAX_QUEUE_SIZE.env: str(batching.max_queue_size),
+        serving.VERSION.env: ctx.artifact.version,
+        serving.TRACK.env: track,
+        serving.CACHE_DIR.env: MODEL_CACHE_DIR,
+        **optimize_env(runtime),
+        **cache_env(runtime, ctx.settings),
     }
     if ctx.md.spec.model.format:
-        env["SEXTANT_MODEL_FORMAT"] = ctx.md.spec.model.format
+        env[serving.FORMAT.env] = ctx.md.spec.model.format
     if ctx.artifact.tracking_uri:
-        env["MLFLOW_TRACKING_URI"] = ctx.artifact.tracking_uri
+        env[serving.TRACKING_URI.env] = ctx.artifact.tracking_uri
     rendered = [{"name": key, "value": value} for key, value in env.items()]
     return [
         *rendered,
         *prediction_log_env(ctx.md.spec, ctx.settings),
         *feature_env(ctx.md.spec.features, ctx.feature_view, ctx.settings),
     ]
+
+
+def optimize_env(runtime: Runtime) -> dict[str, str]:
+    """spec.runtime.optimize as variables; only what differs from `sextant serve`'s defaults,
+    so pods of ModelDeployments that do not set it keep their template (no restart)."""
+    optimize = runtime.optimize
+    env = {}
+    if optimize.graph_optimization != serving.GRAPH_OPTIMIZATION.default:
+        env[serving.GRAPH_OPTIMIZATION.env] = optimize.graph_optimization
+    if optimize.quantize != serving.QUANTIZE.default:
+        env[serving.QUANTIZE.env] = optimize.quantize
+    return env
+
+
+def cache_env(runtime: Runtime, settings: OperatorSettings) -> dict[str, str]:
+    """spec.runtime.cache as variables; none when it is off or no Redis URL is configured
+    (the ResponseCache condition says so: see sextant_operator.responsecache)."""
+    if not runtime.cache.enabled or not settings.redis_url:
+        return {}
+    return {
+        serving.RESPONSE_CACHE_URL.env: settings.redis_url,
+        serving.RESPONSE_CACHE_TTL_SECONDS.env: repr(seconds(runtime.cache.ttl)),
+    }
 
 
 def pvc_claim(uri: str) -> str | None:

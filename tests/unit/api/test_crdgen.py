@@ -254,7 +254,12 @@ def test_defaults_and_bounds_reach_the_schema() -> None:
     md = _schema(ModelDeployment)
     # Defaults of sub-objects are spelled out, as the API server would fill in `{}`.
     batching = {"maxBatchSize": 32, "maxDelayMs": 5, "maxQueueSize": 1024}
-    assert _at(md, "spec.runtime")["default"] == {"batching": batching, "device": "auto"}
+    assert _at(md, "spec.runtime")["default"] == {
+        "batching": batching,
+        "device": "auto",
+        "optimize": {"graphOptimization": "all", "quantize": "none"},
+        "cache": {"enabled": False, "ttl": "1h"},
+    }
     assert _at(md, "spec.runtime.batching")["default"] == batching
     assert _at(md, "spec.rollout")["default"] == {
         "strategy": "RollingUpdate",
