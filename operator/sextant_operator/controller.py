@@ -84,7 +84,13 @@ class ModelDeploymentController:
                 on_change=self._on_child,
                 **scope,
             )
+        # FeatureViews a ModelDeployment enriches from (spec.features): a change to one
+        # reaches the runtimes that use it at once, not at the next resync.
+        caches[(API_VERSION, "FeatureView")] = Informer(
+            self.kube.resource, API_VERSION, "FeatureView", on_change=self._on_feature_view, **scope
+        )
         self.informers = list(caches.values())
+        self._models = caches[(API_VERSION, "ModelDeployment")]
 
     # --- lifecycle -----------------------------------------------------------------------
 
@@ -109,7 +115,7 @@ class ModelDeploymentController:
         while not wait_synced(self.informers, timeout=30.0):
             pending = [i.kind for i in self.informers if not i.synced.is_set()]
             log.warning("waiting for the first list of %s", ", ".join(pending))
-        log.info("watch caches filled: %d ModelDeployments", len(self.informers[0]))
+        log.info("watch caches filled: %d ModelDeployments", len(self._models))
         for index in range(self._workers):
             thread = threading.Thread(target=self._work, name=f"reconcile-{index}", daemon=True)
             thread.start()
@@ -139,6 +145,17 @@ class ModelDeploymentController:
             return
         # Pods changed, not the registry: the version already resolved stays.
         self.queue.add((obj["metadata"]["namespace"], owner))
+
+    def _on_feature_view(self, old: dict[str, Any] | None, new: dict[str, Any] | None) -> None:
+        obj = new or old
+        assert obj is not None
+        if old is not None and new is not None and old.get("spec") == new.get("spec"):
+            return  # its status, written by the FeatureView reconcile
+        namespace, view = obj["metadata"]["namespace"], obj["metadata"]["name"]
+        for md in self._models.list(namespace):
+            features = (md.get("spec") or {}).get("features") or {}
+            if features.get("featureView") == view:
+                self.queue.add((namespace, md["metadata"]["name"]))
 
     # --- workers -------------------------------------------------------------------------
 
