@@ -28,6 +28,7 @@ from sextant_runtime.batcher import Batcher, BatchObserver
 from sextant_runtime.config import ServeConfig
 from sextant_runtime.metrics import Metrics
 from sextant_runtime.model import Backend, warmup_inputs
+from sextant_runtime.optimize import Optimization
 from sextant_runtime.predictionlog import LoggingObserver, LogSettings, PredictionLog
 from sextant_runtime.protocol import Codec
 from sextant_runtime.server import InferenceServer, RsgiApp
@@ -52,9 +53,23 @@ def load(config: ServeConfig) -> Loaded:
     started = time.monotonic()
     fetched = fetch(config.source, config.cache_dir, tracking_uri=config.tracking_uri)
     version = config.version or fetched.version or "1"
-    backend = load_backend(
-        fetched.path, format=config.format, device=config.device, threads=config.threads
+    optimization = Optimization(
+        config.graph_optimization, config.quantize, config.quantize_tolerance
     )
+    backend = load_backend(
+        fetched.path,
+        format=config.format,
+        device=config.device,
+        threads=config.threads,
+        optimization=optimization,
+    )
+    if backend.quantization is not None:
+        quantization = backend.quantization
+        log.log(
+            logging.INFO if quantization.accepted else logging.WARNING,
+            "int8 quantization " + ("kept" if quantization.accepted else "not kept"),
+            extra={"reason": quantization.reason, "detail": quantization.message},
+        )
     signature = backend.signature
     log.info(
         "model loaded",
@@ -167,6 +182,7 @@ class Runtime:
     def _go_ready(self, loop: asyncio.AbstractEventLoop, loaded: Loaded) -> None:
         config = self.config
         metrics = Metrics(config.name, loaded.version, config.track)
+        metrics.quantization = loaded.backend.quantization
         observer: BatchObserver = metrics
         if config.prediction_log_url:
             settings = LogSettings(

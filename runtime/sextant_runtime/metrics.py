@@ -15,6 +15,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from sextant_runtime.batcher import BatchObserver, Outputs, Pending
+from sextant_runtime.optimize import Quantization
 
 LATENCY_BUCKETS = (
     0.0005, 0.001, 0.0025, 0.005, 0.0075, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 1.0, 2.5,
@@ -118,6 +119,7 @@ class Metrics(BatchObserver):
         self.batch_size = Histogram(BATCH_BUCKETS)
         self.prediction = Histogram(prediction_buckets)
         self.inflight = 0
+        self.quantization: Quantization | None = None  # set when int8 was asked for
 
     # event loop
     def request_done(self, code: int, seconds: float) -> None:
@@ -153,8 +155,20 @@ class Metrics(BatchObserver):
                 lines.append(f"{name}{{{labels}}} {self.inflight}")
             else:
                 self._histogram(name).render(name, labels, lines)
+        if self.quantization is not None:
+            self._render_quantization(self.quantization, lines)
         lines.append("")
         return "\n".join(lines).encode()
+
+    def _render_quantization(self, quantization: Quantization, lines: list[str]) -> None:
+        name = "sextant_model_quantization_accepted"
+        lines.append(
+            f"# HELP {name} 1 when the int8 model is served, 0 when the float model is "
+            "(spec.runtime.optimize.quantize); reason says why."
+        )
+        lines.append(f"# TYPE {name} gauge")
+        reason = _escape(quantization.reason)
+        lines.append(f'{name}{{{self.labels},reason="{reason}"}} {int(quantization.accepted)}')
 
     def _histogram(self, name: str) -> Histogram:
         return {

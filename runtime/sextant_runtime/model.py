@@ -5,11 +5,14 @@ from __future__ import annotations
 import abc
 import math
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from sextant_runtime.datatypes import NUMPY_DTYPES
+
+if TYPE_CHECKING:
+    from sextant_runtime.optimize import Quantization
 
 
 @dataclass(frozen=True)
@@ -60,6 +63,13 @@ class Backend(abc.ABC):
 
     platform: str = ""
     device: str = "cpu"
+    # Set when int8 was asked for (spec.runtime.optimize.quantize): served or not, and why.
+    quantization: Quantization | None = None
+
+    @property
+    def parameters(self) -> dict[str, str]:
+        """Facts for the model metadata's `parameters` (how the model was loaded)."""
+        return {}
 
     @property
     @abc.abstractmethod

@@ -272,16 +272,18 @@ class InferenceServer:
         if codec is None:
             return _error(Unavailable(f"model {self.name!r} is not ready: {self.reason}"))
         signature = codec.signature
-        return _json(
-            200,
-            {
-                "name": self.name,
-                "versions": [self.version],
-                "platform": self.platform,
-                "inputs": [s.to_json() for s in signature.inputs],
-                "outputs": [s.to_json() for s in signature.outputs],
-            },
-        )
+        metadata: dict[str, Any] = {
+            "name": self.name,
+            "versions": [self.version],
+            "platform": self.platform,
+            "inputs": [s.to_json() for s in signature.inputs],
+            "outputs": [s.to_json() for s in signature.outputs],
+        }
+        # How the model was loaded (graph optimization, int8 kept or not and why).
+        parameters = self.batcher.backend.parameters if self.batcher is not None else {}
+        if parameters:
+            metadata["parameters"] = parameters
+        return _json(200, metadata)
 
     def _metrics(self) -> Response:
         if self.metrics is None:

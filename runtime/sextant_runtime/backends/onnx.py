@@ -10,6 +10,7 @@ import onnxruntime as ort
 
 from sextant_runtime.device import onnxruntime_providers
 from sextant_runtime.model import Backend, Signature, TensorSpec
+from sextant_runtime.optimize import GRAPH_LEVELS, NOT_ON_CUDA, Optimization, Quantization, try_int8
 
 # onnxruntime's type strings -> OIP datatypes.
 _ORT_TYPES = {
@@ -40,10 +41,18 @@ def _spec(arg: Any, path: Path) -> TensorSpec:
 class OnnxBackend(Backend):
     platform = "onnxruntime_onnx"
 
-    def __init__(self, path: Path, *, device: str = "auto", threads: int = 0) -> None:
+    def __init__(
+        self,
+        path: Path,
+        *,
+        device: str = "auto",
+        threads: int = 0,
+        optimization: Optimization | None = None,
+    ) -> None:
+        optimization = optimization or Optimization()
         self.device, providers = onnxruntime_providers(device, ort.get_available_providers())
         options = ort.SessionOptions()
-        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        options.graph_optimization_level = GRAPH_LEVELS[optimization.graph]
         options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
         options.inter_op_num_threads = 1
         if threads > 0:
@@ -56,6 +65,36 @@ class OnnxBackend(Backend):
         self._signature = Signature(inputs, outputs)
         self._output_names = [s.name for s in outputs]
         self._strings = frozenset(s.name for s in inputs if s.datatype == "BYTES")
+        self.graph_optimization = optimization.graph
+        if optimization.quantize == "dynamic-int8":
+            self.quantization = self._quantize(path, options, providers, optimization.tolerance)
+
+    def _quantize(
+        self, path: Path, options: ort.SessionOptions, providers: list[str], tolerance: float
+    ) -> Quantization:
+        if self.device == "cuda":
+            # Dynamic int8 kernels (MatMulInteger, DynamicQuantizeLinear) are CPU kernels.
+            return Quantization(
+                False, NOT_ON_CUDA, "dynamic int8 runs on the CPU; serving the float model on cuda"
+            )
+        session, outcome = try_int8(
+            path,
+            self._session,
+            self._signature,
+            options=options,
+            providers=providers,
+            tolerance=tolerance,
+        )
+        if session is not None:
+            self._session = session  # the float session is dropped with its memory
+        return outcome
+
+    @property
+    def parameters(self) -> dict[str, str]:
+        out = {"graph_optimization": self.graph_optimization}
+        if self.quantization is not None:
+            out.update(self.quantization.parameters())
+        return out
 
     @property
     def signature(self) -> Signature:

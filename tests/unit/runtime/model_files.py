@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import textwrap
 from pathlib import Path
@@ -50,6 +51,34 @@ def onnx_linear(path: Path, fan_in: int = 4, fan_out: int = 3, seed: int = 0) ->
         [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["batch", fan_in])],
         [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["batch", fan_out])],
         initializer=[numpy_helper.from_array(weight, "w"), numpy_helper.from_array(bias, "b")],
+    )
+    return _save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), path)
+
+
+def onnx_mlp(path: Path, layers: tuple[int, ...] = (32, 128, 128, 8), seed: int = 0) -> Path:
+    """Gemm+Relu layers on float32 [batch, layers[0]] -> [batch, layers[-1]] (int8-friendly)."""
+    rng = np.random.default_rng(seed)
+    nodes, weights, current = [], [], "x"
+    for i, (fan_in, fan_out) in enumerate(itertools.pairwise(layers)):
+        weight = (rng.standard_normal((fan_in, fan_out)) / np.sqrt(fan_in)).astype(np.float32)
+        weights += [
+            numpy_helper.from_array(weight, f"w{i}"),
+            numpy_helper.from_array(np.zeros(fan_out, np.float32), f"b{i}"),
+        ]
+        last = i == len(layers) - 2
+        out = "y" if last else f"h{i}"
+        nodes.append(
+            helper.make_node("Gemm", [current, f"w{i}", f"b{i}"], [out if last else f"g{i}"])
+        )
+        if not last:
+            nodes.append(helper.make_node("Relu", [f"g{i}"], [out]))
+        current = out
+    graph = helper.make_graph(
+        nodes,
+        "mlp",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["batch", layers[0]])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["batch", layers[-1]])],
+        initializer=weights,
     )
     return _save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), path)
 
