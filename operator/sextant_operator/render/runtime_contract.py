@@ -59,7 +59,7 @@ def optimize_env(runtime: Runtime) -> dict[str, str]:
     """spec.runtime.optimize as variables; only what differs from `sextant serve`'s defaults,
     so pods of ModelDeployments that do not set it keep their template (no restart)."""
     optimize = runtime.optimize
-    env = {}
+    env: dict[str, str] = {}
     if optimize.graph_optimization != serving.GRAPH_OPTIMIZATION.default:
         env[serving.GRAPH_OPTIMIZATION.env] = optimize.graph_optimization
     if optimize.quantize != serving.QUANTIZE.default:
