@@ -220,6 +220,19 @@ class Runtime:
                     "on_missing": online.on_missing,
                 },
             )
+        if config.response_cache_url:
+            from sextant_runtime.cache import ResponseCache  # noqa: PLC0415 - only when on
+
+            self.server.cache = ResponseCache(
+                config.response_cache_url,
+                config.name,
+                loaded.version,
+                config.response_cache_ttl_seconds,
+            )
+            log.info(
+                "response cache",
+                extra={"ttl_seconds": config.response_cache_ttl_seconds, "version": loaded.version},
+            )
         batcher.start()
         self.loaded, self.batcher = loaded, batcher
         codec = Codec(config.name, loaded.version, signature)
@@ -257,6 +270,8 @@ class Runtime:
             self.prediction_log.close()
         if server.enricher is not None:
             server.enricher.close()
+        if server.cache is not None:
+            await server.cache.close()
         if server.inflight:
             log.warning("exiting with requests in flight", extra={"inflight": server.inflight})
         if self.loaded is not None:

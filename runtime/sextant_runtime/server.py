@@ -29,6 +29,7 @@ from sextant_runtime.metrics import Metrics
 from sextant_runtime.protocol import Codec, error_body
 
 if TYPE_CHECKING:
+    from sextant_runtime.cache import ResponseCache
     from sextant_runtime.features.enrich import Enricher
     from sextant_runtime.groundtruth import LabelStore
     from sextant_runtime.predictionlog import PredictionLog
@@ -76,6 +77,7 @@ class InferenceServer:
         self.metrics: Metrics | None = None
         self.prediction_log: PredictionLog | None = None  # set by main when it is on
         self.enricher: Enricher | None = None  # set by main with --features
+        self.cache: ResponseCache | None = None  # set by main with --response-cache-url
         self.platform = ""
         self.inflight = 0
         self._idle: asyncio.Event | None = None  # set when inflight drops to 0, once asked
@@ -208,9 +210,17 @@ class InferenceServer:
             )
             if self.enricher is not None:  # decode -> enrich -> batch
                 await self.enricher.enrich(request)
-            if self.prediction_log is not None:
-                request_id = request.log_id = self.prediction_log.next_id()
-            outputs = await batcher.submit(request, _timeout(request.parameters, header))
+            timeout = _timeout(request.parameters, header)
+            cache, cache_key, outputs = self.cache, b"", None
+            if cache is not None:  # a hit skips the batcher (and the prediction log)
+                cache_key = cache.key(request)
+                outputs = await cache.get(cache_key)
+            if outputs is None:
+                if self.prediction_log is not None:
+                    request_id = request.log_id = self.prediction_log.next_id()
+                outputs = await batcher.submit(request, timeout)
+                if cache is not None:
+                    cache.put(cache_key, outputs)
             body, json_length = codec.encode(request, outputs)
         except InferenceError as err:
             return _error(err)
@@ -293,6 +303,8 @@ class InferenceServer:
             text += ("\n".join(self.prediction_log.render(self.metrics.labels)) + "\n").encode()
         if self.enricher is not None:
             text += ("\n".join(self.enricher.render(self.metrics.labels)) + "\n").encode()
+        if self.cache is not None:
+            text += self.cache.render(self.metrics.labels)
         return 200, PROMETHEUS, text
 
 
