@@ -6,7 +6,15 @@
   retried with backoff on network errors, 5xx and short bodies;
 - `models:/NAME@ALIAS` or `models:/NAME/VERSION`: resolved on the MLflow tracking server
   (MLFLOW_TRACKING_URI) and downloaded with the mlflow library into the cache directory,
-  one directory per resolved version.
+  one directory per resolved version;
+- `s3://BUCKET/KEY` (one object) or `s3://BUCKET/PREFIX/` (every object below it, such as
+  an MLflow model folder): streamed from S3 or any S3-compatible store configured by the
+  standard AWS variables (see s3.py) into the cache directory, one entry per listing of
+  names, sizes and ETags, so a changed object is fetched anew; retried while the endpoint
+  is unavailable, final when the key is missing or the credentials are refused.
+
+A `pvc://CLAIM/PATH` never reaches the runtime: the operator mounts the claim read-only
+and passes the mounted path (render/runtime_contract.py).
 
 Downloads land in a temporary name and are renamed into place when complete, so a
 cached entry is always whole.
@@ -22,10 +30,14 @@ import shutil
 import tempfile
 import time
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePosixPath
+from typing import TYPE_CHECKING
 from urllib.parse import unquote, urlsplit
 
 import httpx
+
+if TYPE_CHECKING:
+    from sextant_runtime import s3
 
 log = logging.getLogger(__name__)
 
@@ -61,6 +73,8 @@ def fetch(
     scheme = urlsplit(source).scheme
     if scheme == "models":
         return _fetch_registry(source, cache, tracking_uri, attempts, backoff)
+    if scheme == "s3":
+        return FetchedModel(_fetch_s3(source, cache / "s3", attempts, backoff), None, source)
     if scheme in ("http", "https"):
         path = download(source, cache / "http", attempts=attempts, backoff=backoff, timeout=timeout)
         return FetchedModel(path, None, source)
@@ -70,8 +84,8 @@ def fetch(
         path = Path(source)
     else:
         raise SourceError(
-            f"model source {source!r}: the runtime reads local paths, file://, http(s):// and "
-            f"models:/ URIs, not {scheme}://"
+            f"model source {source!r}: the runtime reads local paths, file://, http(s)://, "
+            f"s3:// and models:/ URIs, not {scheme}://"
         )
     if not path.exists():
         raise SourceError(f"model source {source!r}: {path} does not exist")
@@ -147,6 +161,68 @@ def _download_once(url: str, target: Path, digest: str | None, timeout: float) -
             os.replace(tmp, target)
         finally:
             tmp.unlink(missing_ok=True)
+
+
+def _fetch_s3(uri: str, cache: Path, attempts: int, backoff: float) -> Path:
+    from sextant_runtime import s3  # noqa: PLC0415 - loads the AWS SDK only for s3://
+
+    try:
+        where = s3.S3Location.parse(uri)
+        settings = s3.S3Settings.from_env()
+        return s3.with_retries(
+            where,
+            lambda: _download_s3(where, settings, cache, uri),
+            attempts=attempts,
+            backoff=backoff,
+        )
+    except s3.S3NotFound as err:
+        raise SourceError(f"model not found: {err}") from None
+    except s3.S3Error as err:
+        raise SourceError(f"model source {uri!r}: {err}") from None
+
+
+def _download_s3(where: s3.S3Location, settings: s3.S3Settings, cache: Path, uri: str) -> Path:
+    from sextant_runtime import s3  # noqa: PLC0415
+
+    fs = settings.filesystem()
+    objects = s3.list_objects(fs, where)
+    # The names, sizes and ETags name the cache entry: a re-uploaded object is a new entry.
+    listing = repr([(o.relative, o.size, o.etag) for o in objects]).encode()
+    folder = (
+        cache
+        / hashlib.sha256(uri.encode()).hexdigest()[:16]
+        / hashlib.sha256(listing).hexdigest()[:16]
+    )
+    target = folder / (_SAFE_NAME.sub("_", PurePosixPath(where.key).name) or "model")
+    if target.exists():
+        log.info("using cached s3 model", extra={"uri": uri, "path": str(target)})
+        return target
+    folder.mkdir(parents=True, exist_ok=True)
+    if len(objects) == 1 and objects[0].path == where.path:
+        s3.copy_object(fs, objects[0], target, where)
+    else:
+        staging = Path(tempfile.mkdtemp(dir=folder, prefix=".partial-"))
+        try:
+            for obj in objects:
+                s3.copy_object(fs, obj, _inside(staging, obj.relative, where), where)
+            os.replace(staging, target)
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
+    log.info(
+        "downloaded s3 model",
+        extra={"uri": uri, "objects": len(objects), "path": str(target)},
+    )
+    return target
+
+
+def _inside(root: Path, relative: str, where: s3.S3Location) -> Path:
+    """root/relative, refusing keys such as `../x` that would land outside the cache."""
+    from sextant_runtime import s3  # noqa: PLC0415
+
+    path = (root / relative).resolve()
+    if not relative or not path.is_relative_to(root.resolve()):
+        raise s3.S3Error(f"{where}: key {relative!r} would be written outside the model folder")
+    return path
 
 
 def _fetch_registry(

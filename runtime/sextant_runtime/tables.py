@@ -1,6 +1,8 @@
 """Where tabular data comes from, for drift checks and features alike: a parquet or csv
-file from a path, `file://` or `http(s)://`. The format comes from the name unless given.
-An http(s) file is streamed to a temporary file, so readers always get a local path."""
+file from a path, `file://`, `http(s)://` or `s3://BUCKET/KEY` (S3 or any S3-compatible
+store, configured by the standard AWS variables: see s3.py). The format comes from the
+name unless given. A remote file is streamed to a temporary file, so readers always get a
+local path. `pvc://` is the operator's to mount: its jobs are given the mounted path."""
 
 from __future__ import annotations
 
@@ -47,10 +49,16 @@ def local_file(uri: str) -> Iterator[Path]:
             target = Path(tmp) / (Path(parsed.path).name or "source")
             _download(uri, target)
             yield target
-    elif parsed.scheme in ("s3", "pvc"):
+    elif parsed.scheme == "s3":
+        with tempfile.TemporaryDirectory(prefix="sextant-source-") as tmp:
+            target = Path(tmp) / (Path(parsed.path).name or "source")
+            _download_s3(uri, target)
+            yield target
+    elif parsed.scheme == "pvc":
         raise SourceError(
-            f"{uri}: {parsed.scheme}:// sources are not read yet; copy the file and give "
-            "a path, file:// or http(s)://"
+            f"{uri}: a pvc:// claim is mounted by the operator in the pods it runs "
+            "(FeatureView and DriftMonitor jobs read it from there); here give a path, "
+            "file://, http(s):// or s3://"
         )
     else:
         raise SourceError(f"{uri}: unsupported scheme {parsed.scheme!r}")
@@ -67,3 +75,12 @@ def _download(uri: str, target: Path) -> None:
                 out.write(chunk)
     except httpx.HTTPError as err:
         raise SourceError(f"{uri}: {err}") from err
+
+
+def _download_s3(uri: str, target: Path) -> None:
+    from sextant_runtime import s3  # noqa: PLC0415 - loads the AWS SDK only for s3://
+
+    try:
+        s3.download_object(uri, target)
+    except s3.S3Error as err:
+        raise SourceError(str(err)) from err

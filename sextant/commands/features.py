@@ -2,8 +2,8 @@
 
 FeatureViews come from YAML manifests (`-f`, repeatable, several documents per file);
 `--source NAME=URI` reads a view from another file than its manifest says (a local copy
-of a pvc:// or s3:// source). Sources and entity frames are parquet or csv, from a path,
-file:// or http(s)://.
+of a pvc:// source). Sources and entity frames are parquet or csv, from a path,
+file://, http(s):// or s3:// (S3 or S3-compatible: the standard AWS_* variables).
 
 Exit status: 0 on success, 1 when a source, a manifest or Redis cannot be used, 2 on a
 usage error.

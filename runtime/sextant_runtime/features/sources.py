@@ -1,7 +1,8 @@
 """Where feature rows come from: a parquet or csv file from a path, file:// or http(s)://,
 scanned by DuckDB without loading it whole (the jobs stream and spill, never hold a
 source in memory). An http(s) file is streamed to a temporary file first, so no DuckDB
-extension is fetched from the internet. s3:// and pvc:// are not read yet."""
+extension is fetched from the internet. s3:// is streamed the same way (tables.py); a
+pvc:// claim is read from where the operator mounts it."""
 
 from __future__ import annotations
 

@@ -113,8 +113,8 @@ def test_local_paths_and_file_uris_are_used_in_place(tmp_path: Path) -> None:
     assert fetch(path.as_uri()).path == path
     with pytest.raises(SourceError, match="does not exist"):
         fetch(str(tmp_path / "missing.onnx"))
-    with pytest.raises(SourceError, match="not s3://"):
-        fetch("s3://bucket/model.onnx")
+    with pytest.raises(SourceError, match="not gs://"):
+        fetch("gs://bucket/model.onnx")
 
 
 def test_serving_from_an_http_url(serve: Serve, model_bytes: bytes) -> None:

@@ -76,7 +76,7 @@ def test_report_writes_html(files: tuple[Path, Path], tmp_path: Path) -> None:
         (["-r", "{ref}", "-c", "{cur}", "--categorical-test", "ks"], 2, "not a categorical"),
         (["-r", "/nonexistent.parquet", "-c", "{cur}"], 1, "no such file"),
         (["-r", "{ref}", "-c", "{cur}.data"], 1, "cannot tell parquet from csv"),
-        (["-r", "s3://bucket/x.parquet", "-c", "{cur}"], 1, "s3:// sources are not read yet"),
+        (["-r", "pvc://data/x.parquet", "-c", "{cur}"], 1, "mounted by the operator"),
         (["-r", "{cur}", "-c", "{cur}", "--format", "parquet"], 1, "Parquet"),
     ],
 )

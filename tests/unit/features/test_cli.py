@@ -57,4 +57,4 @@ def test_historical_refuses_a_pvc_source_with_a_hint(tmp_path: Path) -> None:
             "-o", str(tmp_path / "t.parquet")]  # fmt: skip
     result = CliRunner().invoke(main, args)
     assert result.exit_code == 1
-    assert "pvc:// sources are not read yet" in result.output
+    assert "mounted by the operator" in result.output

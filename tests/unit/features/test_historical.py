@@ -183,8 +183,8 @@ def test_an_entity_frame_without_the_key_is_a_clear_error(tmp_path: Path) -> Non
         get_historical_features(entities, [view])
 
 
-@pytest.mark.parametrize("uri", ["s3://bucket/users.parquet", "pvc://data/users.parquet"])
-def test_s3_and_pvc_sources_are_refused_for_now(uri: str) -> None:
+def test_a_pvc_source_outside_the_operators_jobs_is_refused() -> None:
+    uri = "pvc://data/users.parquet"  # the operator's jobs are given the mounted path
     view = View("users", (Column("user_id", "string"),), (Column("age", "int64"),), uri)
-    with pytest.raises(SourceError, match="not read yet"):
+    with pytest.raises(SourceError, match="mounted by the operator"):
         get_historical_features(_entities(["a"], [at(10)]), [view])
