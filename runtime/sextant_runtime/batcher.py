@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import contextlib
 import logging
 import threading
 import time
@@ -89,6 +90,7 @@ class Batcher:
         self._stopping = False
         self._flushing = False  # no new requests can come: close batches without waiting
         self._busy = False
+        self._failure: str | None = None
         self._thread = threading.Thread(target=self._run, name="sextant-inference", daemon=True)
 
     # -- event-loop side ----------------------------------------------------------------
@@ -124,6 +126,8 @@ class Batcher:
                 )
             if self._stopping:
                 raise Unavailable("server is shutting down")
+            if self._failure is not None:
+                raise Unavailable(self._failure)
             self._queue.append(pending)
             rows = self._rows.get(key, 0) + request.rows
             self._rows[key] = rows
@@ -182,12 +186,33 @@ class Batcher:
     # -- inference thread ---------------------------------------------------------------
 
     def _run(self) -> None:
-        while True:
-            batch = self._next_batch()
-            if batch is None:
-                return
-            if batch:
-                self._execute(batch)
+        batch: list[Pending] | None = []
+        try:
+            while True:
+                batch = self._next_batch()
+                if batch is None:
+                    return
+                if batch:
+                    self._execute(batch)
+        except BaseException as err:  # the thread is gone: say so rather than hang requests
+            self._die(err, batch or [])
+
+    def _die(self, err: BaseException, running: list[Pending]) -> None:
+        """Record why the thread ended, and answer 503 to what it would have run."""
+        reason = f"the inference thread died: {type(err).__name__}: {err}"
+        log.critical(reason, exc_info=err)
+        with self._lock:
+            self._failure = reason
+            orphans = [*running, *self._queue]
+            self._queue.clear()
+            self._rows.clear()
+        with contextlib.suppress(RuntimeError):  # a closed loop: nobody is waiting
+            self._loop.call_soon_threadsafe(self._deliver, orphans, Unavailable(reason))
+
+    @property
+    def failure(self) -> str | None:
+        """Why the inference thread died (liveness fails on it), or None while it runs."""
+        return self._failure
 
     def _forget_rows(self, pending: Pending) -> None:
         key = pending.request.key

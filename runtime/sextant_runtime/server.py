@@ -260,17 +260,28 @@ class InferenceServer:
     # -- health and metadata --------------------------------------------------------------
 
     def _live(self) -> Response:
+        # A dead inference thread never answers again: fail liveness so the kubelet restarts.
+        failure = self.batcher.failure if self.batcher is not None else None
+        if failure is not None:
+            return _json(503, {"live": False, "error": failure})
         return _json(200, {"live": True})
 
+    def _not_ready(self) -> str | None:
+        if self.state != READY:
+            return self.reason
+        return self.batcher.failure if self.batcher is not None else None
+
     def _ready(self) -> Response:
-        if self.state == READY:
+        reason = self._not_ready()
+        if reason is None:
             return _json(200, {"ready": True})
-        return _json(503, {"ready": False, "error": self.reason})
+        return _json(503, {"ready": False, "error": reason})
 
     def _model_ready(self) -> Response:
-        if self.state == READY:
+        reason = self._not_ready()
+        if reason is None:
             return _json(200, {"name": self.name, "ready": True})
-        return _json(503, {"name": self.name, "ready": False, "error": self.reason})
+        return _json(503, {"name": self.name, "ready": False, "error": reason})
 
     def _server_metadata(self) -> Response:
         return _json(

@@ -252,3 +252,43 @@ def test_a_bug_in_one_request_is_a_500_counted_in_the_metrics_and_the_next_is_se
         assert metrics.inflight == 0
 
     asyncio.run(main())
+
+
+class ThreadKiller(BaseException):
+    """Not an Exception: what a batch cannot catch (as a C extension's abort might be)."""
+
+
+def test_when_the_inference_thread_dies_liveness_fails_and_requests_get_503_at_once() -> None:
+    class Fatal(Doubler):
+        def predict(self, inputs: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+            if inputs["x"][0, 0] == 66.0:
+                raise ThreadKiller("the backend took the thread down")
+            return super().predict(inputs)
+
+    async def main() -> None:
+        server = InferenceServer(ServeConfig(source="-", name="doubler", version="3"))
+        backend = Fatal(inner=3)
+        batcher = Batcher(backend, asyncio.get_running_loop(), max_batch_size=1)
+        batcher.start()
+        metrics = Metrics("d", "3", "s")
+        server.attach(Codec("doubler", "3", backend.signature), batcher, metrics, "t")
+        transport = httpx.ASGITransport(app=AsgiApp(server))
+        async with httpx.AsyncClient(transport=transport, base_url="http://runtime") as client:
+            assert (await client.get("/v2/health/live")).status_code == 200
+            fatal = await asyncio.wait_for(
+                client.post("/v2/models/doubler/infer", content=body([[66.0, 0.0, 0.0]])), 5
+            )
+            live = await client.get("/v2/health/live")
+            ready = await client.get("/v2/health/ready")
+            after = await asyncio.wait_for(
+                client.post("/v2/models/doubler/infer", content=body()), 5
+            )
+        assert fatal.status_code == 503  # answered, not left hanging
+        assert "inference thread died: ThreadKiller" in fatal.json()["error"]
+        assert (live.status_code, live.json()["live"]) == (503, False)
+        assert "the backend took the thread down" in live.json()["error"]
+        assert ready.status_code == 503
+        assert after.status_code == 503
+        assert metrics.requests == {503: 2}
+
+    asyncio.run(main())
