@@ -81,6 +81,30 @@ class RegistryModel(ApiModel):
         return (self.alias is None) != (self.version is None)
 
 
+class S3Access(ApiModel):
+    """How the runtime reaches an s3:// model, as the standard AWS variables of its pods."""
+
+    endpoint: HttpUrl | None = Field(
+        default=None,
+        description="S3-compatible endpoint, such as http://minio.storage:9000 "
+        "(AWS_ENDPOINT_URL_S3). AWS S3 when omitted.",
+    )
+    region: (
+        Annotated[
+            str,
+            StringConstraints(min_length=1, max_length=64),
+            Matches(r"^[a-z0-9-]+$", "must be a region name such as us-east-1"),
+        ]
+        | None
+    ) = Field(default=None, description="Region (AWS_REGION). Default: us-east-1.")
+    credentials_secret: ObjectName | None = Field(
+        default=None,
+        description="Secret in this namespace whose keys AWS_ACCESS_KEY_ID and "
+        "AWS_SECRET_ACCESS_KEY (and AWS_SESSION_TOKEN, optional) become the runtime's "
+        "credentials. When omitted, AWS_* variables of spec.runtime.env are used.",
+    )
+
+
 class ModelSource(ApiModel):
     """Where the model comes from: a URI, or a version in the MLflow registry."""
 
@@ -97,6 +121,10 @@ class ModelSource(ApiModel):
         description="Serialization format: onnx, torchscript, torch-export or mlflow-pyfunc. "
         "Detected from the file when omitted.",
     )
+    s3: S3Access | None = Field(
+        default=None,
+        description="Endpoint, region and credentials Secret of an s3:// uri; only with one.",
+    )
 
     @cel(
         "has(self.uri) != has(self.registry)",
@@ -104,6 +132,14 @@ class ModelSource(ApiModel):
     )
     def _one_source(self) -> bool:
         return (self.uri is None) != (self.registry is None)
+
+    @cel(
+        "!has(self.s3) || (has(self.uri) && self.uri.startsWith('s3://'))",
+        "spec.model.s3 is only for an s3://BUCKET/KEY spec.model.uri",
+        field_path=".s3",
+    )
+    def _s3_only_for_s3(self) -> bool:
+        return self.s3 is None or (self.uri is not None and self.uri.startswith("s3://"))
 
 
 # --- spec.runtime -------------------------------------------------------------------------

@@ -26,6 +26,7 @@ TERMINATION_GRACE_SECONDS = PRE_STOP_SLEEP_SECONDS + DRAIN_SECONDS + FINISH_SECO
 DEFAULT_REQUESTS = {"cpu": "1", "memory": "2Gi"}
 
 _WRITABLE_DIRS = {"tmp": "/tmp", "model-cache": rc.MODEL_CACHE_DIR}
+_S3_SECRET_KEYS = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN")
 
 
 def deployment_name(ctx: RenderContext, track: str) -> str:
@@ -124,7 +125,7 @@ def _env(ctx: RenderContext, track: str) -> list[dict[str, Any]]:
     a list map keyed by name: server-side apply rejects a name given twice)."""
     user = _user_env(ctx)
     theirs = {entry["name"] for entry in user}
-    ours = [*rc.runtime_env(ctx, track), *_sizing_env(ctx)]
+    ours = [*rc.runtime_env(ctx, track), *_sizing_env(ctx), *_s3_env(ctx)]
     return [*(entry for entry in ours if entry["name"] not in theirs), *user]
 
 
@@ -158,6 +159,26 @@ def cpu_cores(quantity: str | int) -> int:
         if text.endswith(suffix):
             return math.ceil(Decimal(text[: -len(suffix)]) * _SUFFIXES[suffix])
     return math.ceil(Decimal(text))
+
+
+def _s3_env(ctx: RenderContext) -> list[dict[str, Any]]:
+    """spec.model.s3 as the standard AWS variables the runtime reads (only for s3://);
+    the keys stay in their Secret and reach the pod as secretKeyRefs."""
+    access = ctx.md.spec.model.s3
+    if access is None or not ctx.artifact.source.startswith("s3://"):
+        return []
+    env: list[dict[str, Any]] = []
+    if access.endpoint:
+        env.append({"name": "AWS_ENDPOINT_URL_S3", "value": access.endpoint})
+    if access.region:
+        env.append({"name": "AWS_REGION", "value": access.region})
+    if access.credentials_secret:
+        for key in _S3_SECRET_KEYS:
+            ref: dict[str, Any] = {"name": access.credentials_secret, "key": key}
+            if key == "AWS_SESSION_TOKEN":
+                ref["optional"] = True  # only temporary credentials have one
+            env.append({"name": key, "valueFrom": {"secretKeyRef": ref}})
+    return env
 
 
 def _user_env(ctx: RenderContext) -> list[dict[str, Any]]:

@@ -124,6 +124,20 @@ CASES: tuple[Invalid, ...] = (
         _URI_MESSAGE,
     ),
     Invalid(
+        "md-s3-settings-without-s3-uri",
+        MD,
+        {"model": {"s3": {"endpoint": "http://minio.storage:9000"}}},
+        "spec.model.s3",
+        "spec.model.s3 is only for an s3://BUCKET/KEY spec.model.uri",
+    ),
+    Invalid(
+        "md-s3-credentials-secret-not-a-name",
+        MD,
+        {"model": {"uri": "s3://models/m.onnx", "s3": {"credentialsSecret": "S3 Keys"}}},
+        "spec.model.s3.credentialsSecret",
+        "must be a Kubernetes object name",
+    ),
+    Invalid(
         "md-registry-version-not-a-number",
         MD,
         {"model": {"uri": DELETE, "registry": {"name": "fraud", "version": "latest"}}},
