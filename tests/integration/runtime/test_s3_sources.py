@@ -53,6 +53,18 @@ def test_serving_a_model_from_s3(
     assert len(response.json()["outputs"][0]["data"]) == 3
 
 
+def test_serving_a_model_folder_from_an_s3_prefix(
+    serve: Serve, s3: LocalS3, s3_env: dict[str, str], model_path: Path
+) -> None:
+    s3.put(BUCKET, "served/v2/model.onnx", model_path)
+    s3.put(BUCKET, "served/v2/README", b"trained 2024-01-01\n")
+    server = serve(f"s3://{BUCKET}/served/v2/", env=s3_env)
+    response = server.infer(
+        [{"name": "x", "shape": [1, 4], "datatype": "FP32", "data": [1, 2, 3, 4]}]
+    )
+    assert response.status_code == 200, response.text
+
+
 def test_an_s3_object_is_cached_until_it_changes(
     tmp_path: Path, s3: LocalS3, s3_env: dict[str, str], model_path: Path
 ) -> None:
