@@ -54,6 +54,8 @@ install_system_packages
 install_python_packages
 # The local control plane's binaries from Go modules; cached, so only the first run is long.
 .venv/bin/sextant cluster build
+# The S3-compatible server (versitygw) the s3:// tests run against, from Go modules; cached.
+.venv/bin/python -m sextant.devenv.s3 build >/dev/null
 # Sextant's images (pause, operator, runtime) as OCI archives for the real nodes; cached.
 .venv/bin/sextant images build
 say "ready: .venv/bin/sextant $(.venv/bin/sextant --version | awk '{print $NF}')"
