@@ -10,8 +10,9 @@ true outcome:
 Each label becomes an entry of the Redis stream `sextant:labels:MODEL` (fields `id`,
 `label` as JSON, `time`), trimmed like the prediction log (`MAXLEN ~ maxLength`); a later
 label for the same id replaces the earlier one when the drift check joins them. A batch is
-all or nothing: an unknown id (never logged, or already trimmed) is a 404 naming it, a
-malformed label a 400 naming its index, and nothing of that batch is stored.
+all or nothing: an unknown id (never logged, or already trimmed) or a label list whose
+length is not that request's rows is a 404 naming it, a malformed label a 400 naming its
+index, and nothing of that batch is stored.
 
 The request path never waits on this: labels go through their own asyncio Redis client,
 and a Redis outage is a 503 for the label call only.
@@ -28,6 +29,7 @@ import redis
 import redis.asyncio
 
 from sextant_runtime.errors import BadRequest, InferenceError, Unavailable
+from sextant_runtime.logentries import index_member
 from sextant_runtime.predictionlog import LogSettings, ids_key
 
 LABELS_PREFIX = "sextant:labels:"
@@ -119,17 +121,25 @@ class LabelStore:
     async def record(self, body: bytes) -> dict[str, Any]:
         """Store a body's labels; the response object. Raises InferenceError (4xx/503)."""
         pairs = parse_labels(body, self.numbers_only)
-        ids = list(dict.fromkeys(request_id for request_id, _ in pairs))
+        # The index holds ID:ROWS: one lookup checks the id and the label's length.
+        members = list(dict.fromkeys(
+            index_member(request_id, len(label) if isinstance(label, list) else 1)
+            for request_id, label in pairs
+        ))  # fmt: skip
         client = self._redis()
         try:
-            scores = await client.zmscore(self.ids_key, ids)
-            unknown = [request_id for request_id, score in zip(ids, scores, strict=True)
+            scores = await client.zmscore(self.ids_key, members)
+            unknown = [member for member, score in zip(members, scores, strict=True)
                        if score is None]  # fmt: skip
             if unknown:
+                shown = ", ".join(
+                    f"{m.rpartition(':')[0]} ({m.rpartition(':')[2]} rows)" for m in unknown[:5]
+                )
                 raise UnknownRequestId(
-                    f"{len(unknown)} of {len(ids)} ids are not in the prediction log (never "
-                    f"logged, or trimmed past maxLength): {', '.join(unknown[:5])}; "
-                    "nothing of this call was stored"
+                    f"{len(unknown)} of {len(members)} labelled requests are not in the "
+                    "prediction log with as many rows as their labels (never logged, trimmed "
+                    "past maxLength, or a label list whose length is not the request's rows): "
+                    f"{shown}; nothing of this call was stored"
                 )
             now = repr(time.time())
             pipe = client.pipeline(transaction=False)

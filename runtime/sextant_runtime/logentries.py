@@ -195,6 +195,12 @@ class Entries:
             self.times += [_time(at)] * len(ids)  # a record's entries share their time
             self.record_of += [number] * len(ids)
             self.index_in += range(len(ids))
+        self.rows: list[int] = []  # each entry's rows
+        for _, ids, _, outputs, starts, ends in records:
+            if starts is None or ends is None:
+                self.rows += [_first_dimension(outputs)] * len(ids)
+            else:
+                self.rows += map(operator.sub, ends, starts)
 
     def outputs_of(self, i: int) -> Mapping[str, Any]:
         _, _, _, outputs, starts, ends = self.records[self.record_of[i]]
@@ -254,23 +260,45 @@ class Entries:
         return np.frombuffer(b"".join(self.times[:n]), np.uint8).reshape(n, width), width
 
     def members(self) -> bytes:
-        """ZADD's score-member pairs: each id scored by its time."""
+        """ZADD's score-member pairs: each `ID:ROWS` (index_member) scored by its time."""
         n = len(self.ids)
-        widths = set(map(len, self.ids))
-        if len(widths) == 1 and len(set(map(len, self.times))) == 1 and "".join(self.ids).isascii():
+        rows = set(self.rows)
+        if (
+            len(rows) == 1
+            and len(set(map(len, self.ids))) == 1
+            and len(set(map(len, self.times))) == 1
+            and "".join(self.ids).isascii()
+        ):
             ids, id_width = self.id_matrix(n)
             times, time_width = self.time_matrix(n)
+            suffix = b":%d" % rows.pop()
             parts: list[bytes | np.ndarray] = [
                 b"$%d\r\n" % time_width,
                 times,
-                b"\r\n$%d\r\n" % id_width,
+                b"\r\n$%d\r\n" % (id_width + len(suffix)),
                 ids,
-                b"\r\n",
+                suffix + b"\r\n",
             ]
             return _byte_rows(n, parts)
         return b"".join(
-            [_bulk(t) + _bulk(i.encode()) for t, i in zip(self.times, self.ids, strict=True)]
+            [
+                _bulk(t) + _bulk(index_member(i, r).encode())
+                for t, i, r in zip(self.times, self.ids, self.rows, strict=True)
+            ]
         )
+
+
+def index_member(request_id: str, rows: int) -> str:
+    """A logged request in the id index: its id and rows, so a label's length is checked
+    against the request it is for."""
+    return f"{request_id}:{rows}"
+
+
+def _first_dimension(outputs: Mapping[str, Any]) -> int:
+    for value in outputs.values():
+        shape = np.shape(value)
+        return int(shape[0]) if shape else 1
+    return 1
 
 
 def _time(at: float) -> bytes:

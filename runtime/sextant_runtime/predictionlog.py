@@ -4,9 +4,10 @@ Each logged request is one entry of a Redis stream (`sextant:predictions:MODEL`,
 with `MAXLEN ~ maxLength`) with the fields `id` (the request id, also returned to the
 client in the `Sextant-Request-Id` header), `time`, `model`, `version`, `track`,
 `layout`, `inputs` and `outputs` (the tensors as raw bytes, see logentries.py). A
-sorted set next to it (`sextant:prediction-ids:MODEL`, request id scored by time, trimmed
-to exactly maxLength) says which request ids are in the log, so ground truth
-(sextant_runtime.groundtruth) can refuse a label for a request that was never logged.
+sorted set next to it (`sextant:prediction-ids:MODEL`, members `ID:ROWS` scored by time,
+trimmed to exactly maxLength) says which requests are in the log and their rows, so ground
+truth (sextant_runtime.groundtruth) can refuse a label for a request never logged, or one
+whose length is not the request's rows.
 
 Sampling happens when the request arrives (`next_id()`), so only a logged request gets an
 id and the header: a client that receives one can send its label later.

@@ -64,7 +64,8 @@ def _logged_id(server: RuntimeServer, redis_url: str, *rows: list[float]) -> tup
     assert response.status_code == 200, response.text
     request_id = response.headers["sextant-request-id"]
     client = redis.Redis.from_url(redis_url)
-    wait_for(lambda: client.zscore(ids_key(server.name), request_id) is not None,
+    member = f"{request_id}:{len(rows)}"
+    wait_for(lambda: client.zscore(ids_key(server.name), member) is not None,
              timeout=10, what="the request id in the log's index")  # fmt: skip
     [output] = response.json()["outputs"]
     scores = np.asarray(output["data"]).reshape(len(rows), -1)
@@ -120,6 +121,7 @@ def test_bad_labels_are_refused_by_field_and_nothing_is_stored(
         ({"labels": [{"id": 7, "label": 1}]}, 400, "labels[0].id"),
         ({"labels": [{"id": known}]}, 400, "labels[0].label is missing"),
         ({"labels": [{"id": known, "label": 0}, {"id": "nope-1", "label": 1}]}, 404, "nope-1"),
+        ({"labels": [{"id": known, "label": [0, 1]}]}, 404, f"{known} (2 rows)"),
     ]
     url = f"{server.url}/v2/models/{server.name}/ground-truth"
     for body, status, message in cases:
