@@ -14,6 +14,7 @@ import contextlib
 import gc
 import logging
 import signal
+import threading
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -158,7 +159,7 @@ class Runtime:
                 "source": self.config.source,
             },
         )
-        load_task = loop.run_in_executor(None, load, self.config)
+        load_task = self._start_load(loop)
         stop_task = loop.create_task(self.stop.wait())
         waiting: list[asyncio.Future[Any]] = [load_task, stop_task, http_task]
         await asyncio.wait(waiting, return_when=asyncio.FIRST_COMPLETED)
@@ -166,7 +167,14 @@ class Runtime:
             log.error("HTTP server exited", extra={"error": repr(http_task.exception())})
             return 1
         exit_code = 0
-        if load_task.done():
+        if not load_task.done():
+            # The loader is a daemon thread: leaving it behind ends the download with the
+            # process, at once, instead of waiting for the last byte of a large model.
+            log.info(
+                "stopped while the model was loading: abandoning the download",
+                extra={"source": self.config.source},
+            )
+        else:
             try:
                 self._go_ready(loop, load_task.result())
             except Exception as err:
@@ -178,6 +186,31 @@ class Runtime:
         await self._shutdown(http, http_task)
         log.info("stopped", extra={"exit_code": exit_code})
         return exit_code
+
+    def _start_load(self, loop: asyncio.AbstractEventLoop) -> asyncio.Future[Loaded]:
+        """Fetch and load on a daemon thread (an executor thread would be joined at exit)."""
+        future: asyncio.Future[Loaded] = loop.create_future()
+
+        def settle(result: Loaded | None, error: BaseException | None) -> None:
+            if future.done():
+                return
+            if error is not None:
+                future.set_exception(error)
+            else:
+                future.set_result(result)  # type: ignore[arg-type]
+
+        def work() -> None:
+            result: Loaded | None = None
+            error: BaseException | None = None
+            try:
+                result = load(self.config)
+            except BaseException as err:  # handed to the loop, which reports it
+                error = err if isinstance(err, Exception) else RuntimeError(repr(err))
+            with contextlib.suppress(RuntimeError):  # the loop closed: we are exiting
+                loop.call_soon_threadsafe(settle, result, error)
+
+        threading.Thread(target=work, name="sextant-load", daemon=True).start()
+        return future
 
     def _go_ready(self, loop: asyncio.AbstractEventLoop, loaded: Loaded) -> None:
         config = self.config
