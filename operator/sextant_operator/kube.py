@@ -52,7 +52,7 @@ class Kube:
         self.api = api_client
         self.dynamic = DynamicClient(api_client)
         self.core = client.CoreV1Api(api_client)
-        self.caches = caches or {}
+        self.caches = caches if caches is not None else {}  # filled after construction
         self._groups: set[str] = set()
         self._groups_checked_at = float("-inf")
         self.applies_skipped = 0  # for the scale benchmark and tests
