@@ -19,24 +19,20 @@ import logging
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-import onnxruntime as ort
 
 from sextant import serving
 from sextant_runtime.datatypes import NUMPY_DTYPES
 from sextant_runtime.model import Signature
 
+if TYPE_CHECKING:  # onnxruntime loads only with an ONNX model (backends/onnx.py)
+    import onnxruntime as ort
+
 log = logging.getLogger(__name__)
 
 SAMPLE_ROWS = 16
-
-GRAPH_LEVELS = {
-    "all": ort.GraphOptimizationLevel.ORT_ENABLE_ALL,
-    "extended": ort.GraphOptimizationLevel.ORT_ENABLE_EXTENDED,
-    "basic": ort.GraphOptimizationLevel.ORT_ENABLE_BASIC,
-    "disabled": ort.GraphOptimizationLevel.ORT_DISABLE_ALL,
-}
 
 # Values of the metric's `reason` label (a program may switch on them).
 WITHIN_TOLERANCE = "WithinTolerance"
@@ -142,6 +138,8 @@ def try_int8(
     tolerance: float,
 ) -> tuple[ort.InferenceSession | None, Quantization]:
     """The int8 session when it passes the sample check, else None; and the outcome."""
+    import onnxruntime as ort  # noqa: PLC0415 - see TYPE_CHECKING above
+
     float_bytes = path.stat().st_size
     try:
         int8 = quantize_dynamic_int8(path)

@@ -10,7 +10,15 @@ import onnxruntime as ort
 
 from sextant_runtime.device import onnxruntime_providers
 from sextant_runtime.model import Backend, Signature, TensorSpec
-from sextant_runtime.optimize import GRAPH_LEVELS, NOT_ON_CUDA, Optimization, Quantization, try_int8
+from sextant_runtime.optimize import NOT_ON_CUDA, Optimization, Quantization, try_int8
+
+# spec.runtime.optimize.graphOptimization -> onnxruntime's level.
+GRAPH_LEVELS = {
+    "all": ort.GraphOptimizationLevel.ORT_ENABLE_ALL,
+    "extended": ort.GraphOptimizationLevel.ORT_ENABLE_EXTENDED,
+    "basic": ort.GraphOptimizationLevel.ORT_ENABLE_BASIC,
+    "disabled": ort.GraphOptimizationLevel.ORT_DISABLE_ALL,
+}
 
 # onnxruntime's type strings -> OIP datatypes.
 _ORT_TYPES = {
