@@ -68,6 +68,10 @@ def _data_options(command: Callable[..., Any]) -> Callable[..., Any]:
                           "(needs --state)."),
         click.option("--state", type=click.Path(dir_okay=False, path_type=Path),
                      help="JSON file keeping the window streaks between runs."),
+        click.option("--predictions/--no-predictions", default=None,
+                     help="Test the model's predictions: reference columns named after an "
+                          "output (OUT, or OUT_0 ... per element) or 'prediction'. Default: "
+                          "those the reference has; --predictions also reports their absence."),
         click.option("--target", metavar="COLUMN",
                      help="Performance of a --current file: its label column."),
         click.option("--prediction", metavar="NAME",
@@ -160,12 +164,15 @@ def _run(
     correction: str,
     consecutive: int,
     state: Path | None,
+    predictions: bool | None,
     target: str | None,
     prediction: str | None,
     task: str,
     labels_stream: str | None,
 ) -> DriftResult:
-    from sextant_runtime.drift import DriftOptions, check_drift
+    from sextant_runtime.drift import DriftOptions
+    from sextant_runtime.drift.predictions import check_with_predictions
+    from sextant_runtime.predictionlog import output_names
 
     if consecutive > 1 and state is None:
         raise click.UsageError("--consecutive needs --state, where the streaks are kept")
@@ -197,7 +204,17 @@ def _run(
     if state is not None:
         streaks = _load_streaks(state)
     try:
-        result = check_drift(reference_table, current_table, parsed_features, options, streaks)
+        result = check_with_predictions(
+            reference_table,
+            current_table,
+            parsed_features,
+            options,
+            streaks,
+            outputs=output_names(current_table) if current is None else (),
+            predictions=predictions,
+            prediction=prediction,
+            task=task,
+        )
     except ValueError as err:
         raise click.UsageError(str(err)) from err
     if state is not None and streaks is not None:

@@ -80,6 +80,20 @@ class Window(ApiModel):
     )
 
 
+class PerformanceSpec(ApiModel):
+    """How predictions are held against the ground truth posted to the runtime."""
+
+    task: Literal["auto", "classification", "regression"] = Field(
+        default="auto",
+        description="classification (accuracy, macro precision, recall, F1) or regression "
+        "(MAE, RMSE, R2); auto: classification for integer, string or per-class outputs.",
+    )
+    prediction: Identifier | None = Field(
+        default=None,
+        description="The output tensor compared with the labels; omitted: the model's first.",
+    )
+
+
 class Action(ApiModel):
     """What happens when dataset drift is detected."""
 
@@ -122,6 +136,11 @@ class DriftMonitorSpec(ApiModel):
         default=True, description="Also test the distribution of the model's output."
     )
     tests: DriftTests = nested(DriftTests, "Statistical tests.")
+    performance: PerformanceSpec = nested(
+        PerformanceSpec,
+        "Model performance from the ground truth posted to the target's runtime "
+        "(POST /v2/models/NAME/ground-truth), joined by request id with the window.",
+    )
     window: Window = nested(Window, "Which predictions are compared.")
     schedule: Cron = Field(
         default="*/10 * * * *",
@@ -172,6 +191,29 @@ class FeatureDrift(ApiModel):
     )
 
 
+MetricName = Annotated[str, StringConstraints(max_length=32)]
+
+
+class PerformanceCheck(ApiModel):
+    """Model performance over the labelled rows of the last check's window."""
+
+    task: Literal["classification", "regression"] = Field(description="How it was measured.")
+    prediction: Annotated[str, StringConstraints(max_length=128)] = Field(
+        description="The output compared with the labels."
+    )
+    sample_size: Annotated[Int64, Field(ge=0)] = Field(
+        description="Labelled rows of the window the metrics are over."
+    )
+    metrics: Annotated[dict[MetricName, float], Field(max_length=16)] = Field(
+        default_factory=dict,
+        description="Metric name -> value: accuracy, precision, recall, f1 (macro) or mae, "
+        "rmse, r2; a metric that is undefined (r2 of constant labels) is left out.",
+    )
+    message: Annotated[str, StringConstraints(max_length=512)] | None = Field(
+        default=None, description="Why there are no metrics, or rows left out."
+    )
+
+
 class DriftCheck(ApiModel):
     """The last drift check."""
 
@@ -187,6 +229,11 @@ class DriftCheck(ApiModel):
     )
     features: Annotated[list[FeatureDrift], Field(max_length=512)] = Field(
         default_factory=list, description="Per-feature results."
+    )
+    performance: PerformanceCheck | None = Field(
+        default=None,
+        description="Performance against the ground truth; absent when the model has no output "
+        "to compare.",
     )
 
 

@@ -62,8 +62,13 @@ def check_args(dm: DriftMonitor, redis_url: str, reference: str) -> list[str]:
         "--numerical-test", spec.tests.numerical,
         "--categorical-test", spec.tests.categorical,
         "--drift-share", repr(spec.drift_share),
+        "--predictions" if spec.predictions else "--no-predictions",
         "--result-key", key,
     ]  # fmt: skip
+    if spec.performance.task != "auto":
+        args += ["--task", spec.performance.task]
+    if spec.performance.prediction is not None:
+        args += ["--prediction", spec.performance.prediction]
     if spec.tests.threshold is not None:
         args += ["--threshold", repr(spec.tests.threshold)]
     for feature in spec.features:

@@ -38,12 +38,19 @@ ALERT = Gauge(
     "1 while a DriftMonitor with an Alert action reports dataset drift, else 0.",
     _MONITOR,
 )
+PERFORMANCE = Gauge(
+    "sextant_drift_performance",
+    "A performance metric (accuracy, precision, recall, f1, mae, rmse, r2) of the last check "
+    "over the window's labelled rows.",
+    (*_MONITOR, "metric"),
+)
 _PER_MONITOR = (DATASET_DRIFT, DRIFT_SHARE, LAST_CHECK, ALERT)
 _PER_FEATURE = (FEATURE_STATISTIC, FEATURE_DRIFTED)
 
 
-# The feature series exported per monitor, to remove exactly those when it changes.
+# The feature and metric series exported per monitor, to remove exactly those when it changes.
 _exported: dict[tuple[str, str], list[tuple[str, str | None]]] = {}
+_metrics: dict[tuple[str, str], list[str]] = {}
 _guard = threading.Lock()
 
 
@@ -68,6 +75,10 @@ def export(namespace: str, monitor: str, check: DriftCheck | None, *, alerting: 
                 )
             series.append((feature.name, test))
         _exported[(namespace, monitor)] = series
+        performance = check.performance.metrics if check.performance else {}
+        for metric, value in performance.items():
+            PERFORMANCE.labels(namespace, monitor, metric).set(value)
+        _metrics[(namespace, monitor)] = list(performance)
 
 
 def forget(namespace: str, monitor: str) -> None:
@@ -83,6 +94,8 @@ def _forget(namespace: str, monitor: str) -> None:
         _remove(FEATURE_DRIFTED, namespace, monitor, feature)
         if test is not None:
             _remove(FEATURE_STATISTIC, namespace, monitor, feature, test)
+    for metric in _metrics.pop((namespace, monitor), []):
+        _remove(PERFORMANCE, namespace, monitor, metric)
 
 
 def _remove(gauge: Gauge, *labels: str) -> None:

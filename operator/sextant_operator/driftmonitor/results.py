@@ -10,7 +10,7 @@ from typing import Any
 import redis
 from pydantic import ValidationError
 
-from sextant_operator.api.driftmonitor import DriftCheck, FeatureDrift
+from sextant_operator.api.driftmonitor import DriftCheck, FeatureDrift, PerformanceCheck
 
 _REDIS_TIMEOUT_SECONDS = 5.0
 _MESSAGE_LIMIT = 512
@@ -54,9 +54,24 @@ def to_last_check(result: dict[str, Any], finished_at: datetime) -> DriftCheck:
             dataset_drift=result["datasetDrift"],
             drift_share=result["driftShare"] or 0.0,
             features=[_feature(f) for f in result["features"]],
+            performance=_performance(result.get("performance")),
         )
     except (KeyError, TypeError, ValidationError) as err:
         raise ResultUnavailable("ResultInvalid", f"not a drift check result: {err}") from err
+
+
+def _performance(result: dict[str, Any] | None) -> PerformanceCheck | None:
+    if result is None:
+        return None
+    message = result.get("message") or ""
+    return PerformanceCheck(
+        task=result["task"],
+        prediction=result["prediction"],
+        sample_size=result["sampleSize"],
+        # JSON null is an undefined metric (r2 of constant labels): left out of the map.
+        metrics={k: v for k, v in (result.get("metrics") or {}).items() if v is not None},
+        message=message[:_MESSAGE_LIMIT] or None,
+    )
 
 
 def _feature(result: dict[str, Any]) -> FeatureDrift:

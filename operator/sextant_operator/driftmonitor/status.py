@@ -92,54 +92,16 @@ def compute_status(dm: DriftMonitor, seen: Seen, now: datetime) -> DriftMonitorS
         else:
             put(ACTIONS, True, "ActionsDone", "every action of the last drifting check worked")
 
-    conditions = _with_inert_fields(conditions, dm, now)
+    conditions = _without_not_implemented(conditions)
     return DriftMonitorStatus(
         observed_generation=generation, conditions=conditions, last_check=check
     )
 
 
-def inert_fields(dm: DriftMonitor) -> list[str]:
-    """Fields whose effect this version cannot guarantee, named instead of ignored.
-
-    The check tests the columns it is given: with spec.features listed, the model's outputs
-    are tested only if listed too; without, every reference column is tested, so outputs
-    are tested exactly when the reference holds them, whatever spec.predictions says.
-    """
-    if dm.spec.predictions and dm.spec.features:
-        return [
-            "spec.predictions: with spec.features listed, outputs are tested only when "
-            "listed there too (as OUTPUT or OUTPUT_0, ...)"
-        ]
-    if dm.spec.predictions:
-        return [
-            "spec.predictions: outputs are tested only when the reference data has their "
-            "columns (OUTPUT or OUTPUT_0, ...)"
-        ]
-    if not dm.spec.features:
-        return [
-            "spec.predictions: false is not applied: every reference column is tested, "
-            "outputs included when the reference has them; list spec.features instead"
-        ]
-    return []
-
-
-def _with_inert_fields(
-    conditions: list[Condition], dm: DriftMonitor, now: datetime
-) -> list[Condition]:
-    kept = [c for c in conditions if c.type != NOT_IMPLEMENTED]
-    inert = inert_fields(dm)
-    if not inert:
-        return kept
-    previous = [c for c in conditions if c.type == NOT_IMPLEMENTED]
-    return set_condition(
-        [*kept, *previous],
-        NOT_IMPLEMENTED,
-        status=True,
-        reason="FieldsPartlyApplied",
-        message="; ".join(inert),
-        generation=dm.metadata.generation,
-        now=now,
-    )
+def _without_not_implemented(conditions: list[Condition]) -> list[Condition]:
+    """Every DriftMonitor field is applied now; an older operator's NotImplemented
+    condition (spec.predictions was partly applied) is removed rather than left stale."""
+    return [c for c in conditions if c.type != NOT_IMPLEMENTED]
 
 
 def _unknown(

@@ -136,6 +136,7 @@ class FeatureResult:
     reference_size: int = 0  # values tested, after dropping missing and infinite ones
     current_size: int = 0
     streak: int = 0  # consecutive drifting windows, including this one
+    prediction: bool = False  # a model output's column, not an input feature
     quality: Quality = field(default_factory=Quality)
     distribution: Distribution | None = None
 
@@ -163,6 +164,8 @@ class FeatureResult:
             out["adjustedPValue"] = _number(self.adjusted_p_value)
         if self.streak:
             out["streak"] = self.streak
+        if self.prediction:
+            out["role"] = "prediction"
         if self.message:
             out["message"] = self.message
         return out

@@ -105,3 +105,17 @@ def test_cronjob_is_controlled_by_its_drift_monitor() -> None:
         "uid-9",
         True,
     )
+
+
+def test_predictions_and_performance_settings_are_passed_on() -> None:
+    args = container(render())["args"]  # the builder's spec: predictions false
+    assert "--no-predictions" in args
+    assert "--predictions" not in args
+    assert "--task" not in args
+    assert "--prediction" not in args
+    spec = {"predictions": True, "performance": {"task": "regression", "prediction": "price"}}
+    args = container(render(spec))["args"]
+    assert "--predictions" in args
+    assert "--no-predictions" not in args
+    assert option(args, "--task") == ["regression"]
+    assert option(args, "--prediction") == ["price"]

@@ -82,3 +82,30 @@ def test_something_else_than_a_result_is_refused() -> None:
     with pytest.raises(ResultUnavailable) as err:
         to_last_check({"hello": 1}, T1)
     assert err.value.reason == "ResultInvalid"
+
+
+def test_performance_is_copied_and_an_undefined_metric_left_out() -> None:
+    payload = result({"amount": False}, dataset_drift=False)
+    payload["performance"] = {
+        "task": "regression", "prediction": "price", "sampleSize": 40, "windowRows": 500,
+        "metrics": {"mae": 1.5, "rmse": 2.0, "r2": None},
+        "message": "3 labelled rows left out",
+    }  # fmt: skip
+    performance = to_last_check(payload, T1).performance
+    assert performance is not None
+    assert (performance.task, performance.prediction, performance.sample_size) == (
+        "regression",
+        "price",
+        40,
+    )
+    assert performance.metrics == {"mae": 1.5, "rmse": 2.0}
+    assert performance.message == "3 labelled rows left out"
+    assert to_last_check(result({"amount": False}, dataset_drift=False), T1).performance is None
+
+
+def test_a_performance_without_its_fields_is_refused() -> None:
+    payload = result({"amount": False}, dataset_drift=False)
+    payload["performance"] = {"metrics": {"accuracy": 0.9}}
+    with pytest.raises(ResultUnavailable) as err:
+        to_last_check(payload, T1)
+    assert err.value.reason == "ResultInvalid"

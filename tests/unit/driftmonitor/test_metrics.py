@@ -36,3 +36,22 @@ def test_gauges_per_feature_and_monitor_and_removed_with_the_monitor() -> None:
     metrics.forget("ml", "m1")
     assert value("sextant_drift_dataset_drift", **one) is None
     assert value("sextant_drift_feature_drifted", **one, feature="amount") is None
+
+
+def test_performance_gauge_per_metric_follows_the_last_check() -> None:
+    payload = result({"amount": False}, dataset_drift=False)
+    metric_values = {"accuracy": 0.75, "f1": 0.5}
+    payload["performance"] = {"task": "classification", "prediction": "probabilities",
+                              "sampleSize": 60, "metrics": metric_values}  # fmt: skip
+    metrics.export("ml", "m2", to_last_check(payload, T0), alerting=False)
+    two = {"namespace": "ml", "monitor": "m2"}
+    assert value("sextant_drift_performance", **two, metric="accuracy") == 0.75
+    assert value("sextant_drift_performance", **two, metric="f1") == 0.5
+    # A check without labelled rows has no metrics: the old series go, none is made up.
+    payload["performance"]["metrics"] = {}
+    metrics.export("ml", "m2", to_last_check(payload, T0), alerting=False)
+    assert value("sextant_drift_performance", **two, metric="accuracy") is None
+    payload["performance"]["metrics"] = {"accuracy": 0.5}
+    metrics.export("ml", "m2", to_last_check(payload, T0), alerting=False)
+    metrics.forget("ml", "m2")
+    assert value("sextant_drift_performance", **two, metric="accuracy") is None

@@ -1,4 +1,4 @@
-"""DriftMonitor conditions: Ready (kstatus), Drifted, ActionsSucceeded, NotImplemented."""
+"""DriftMonitor conditions: Ready (kstatus), Drifted, ActionsSucceeded; no NotImplemented."""
 
 from __future__ import annotations
 
@@ -76,9 +76,14 @@ def test_transition_time_moves_only_when_status_does() -> None:
     assert ready.last_transition_time == T0
 
 
-def test_predictions_that_cannot_be_honoured_are_named() -> None:
-    listed = drift_monitor({"predictions": True})
-    found = {c.type: c for c in compute_status(listed, Seen(None, None), T0).conditions}
-    assert "spec.predictions" in found["NotImplemented"].message
-    plain = compute_status(drift_monitor(), Seen(None, None), T0)  # predictions false, listed
-    assert "NotImplemented" not in conditions(plain)
+def test_every_field_is_applied_and_an_older_not_implemented_condition_goes() -> None:
+    stale = {
+        "type": "NotImplemented",
+        "status": "True",
+        "reason": "FieldsPartlyApplied",
+        "message": "spec.predictions: ...",
+        "lastTransitionTime": "2026-01-01T00:00:00Z",
+    }
+    for spec in ({"predictions": True}, {"predictions": False, "features": []}, {}):
+        dm = drift_monitor(spec, status={"conditions": [stale]})
+        assert "NotImplemented" not in conditions(compute_status(dm, Seen(None, None), T0))
