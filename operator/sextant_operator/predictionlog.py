@@ -10,6 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from sextant import serving
 from sextant_operator.api import Condition
 from sextant_operator.api.modeldeployment import ModelDeployment, ModelDeploymentSpec
 from sextant_operator.conditions import set_condition
@@ -34,9 +35,9 @@ def prediction_log_env(
     if log is None or not settings.redis_url:
         return []
     return [
-        {"name": "SEXTANT_PREDICTION_LOG_URL", "value": settings.redis_url},
-        {"name": "SEXTANT_PREDICTION_LOG_SAMPLE_RATE", "value": repr(float(log.sample_rate))},
-        {"name": "SEXTANT_PREDICTION_LOG_MAX_LENGTH", "value": str(log.max_length)},
+        {"name": serving.PREDICTION_LOG_URL.env, "value": settings.redis_url},
+        {"name": serving.PREDICTION_LOG_SAMPLE_RATE.env, "value": repr(float(log.sample_rate))},
+        {"name": serving.PREDICTION_LOG_MAX_LENGTH.env, "value": str(log.max_length)},
     ]
 
 

@@ -6,6 +6,7 @@ import math
 from decimal import Decimal
 from typing import Any
 
+from sextant import serving
 from sextant_operator import labels
 from sextant_operator.render import runtime_contract as rc
 from sextant_operator.render.context import RenderContext
@@ -135,11 +136,11 @@ def _sizing_env(ctx: RenderContext) -> list[dict[str, Any]]:
     Threads follow the CPU limit (else the request), rounded up: a backend that sizes its
     thread pool from the node's cores instead thrashes under a CFS quota. The drain wait is
     the one the termination grace period is sized for."""
-    env = [{"name": "SEXTANT_DRAIN_SECONDS", "value": str(DRAIN_SECONDS)}]
+    env = [{"name": serving.DRAIN_SECONDS.env, "value": str(DRAIN_SECONDS)}]
     resources = _resources(ctx)
     cpu = resources.get("limits", {}).get("cpu") or resources["requests"].get("cpu")
     if cpu is not None:
-        env.append({"name": "SEXTANT_THREADS", "value": str(max(1, cpu_cores(cpu)))})
+        env.append({"name": serving.THREADS.env, "value": str(max(1, cpu_cores(cpu)))})
     return env
 
 

@@ -14,12 +14,13 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from sextant import serving
 from sextant_operator.api import FeatureView
 from sextant_operator.api.modeldeployment import FeatureLookup
 from sextant_operator.settings import OperatorSettings
 
-FEATURES_ENV = "SEXTANT_FEATURES"
-PASSWORD_ENV = "SEXTANT_FEATURES_REDIS_PASSWORD"
+FEATURES_ENV = serving.FEATURES.env
+PASSWORD_ENV = serving.FEATURES_REDIS_PASSWORD.env
 
 
 def redis_url(view: FeatureView, settings: OperatorSettings) -> str | None:
