@@ -84,7 +84,8 @@ def _summary_row(index: int, feature: FeatureResult) -> str:
     css, text = _verdict(feature)
     return (
         f'<tr><td><a href="#f{index}">{escape(feature.name)}</a></td>'
-        f"<td>{feature.kind.value}</td><td>{escape(feature.test or '-')}</td>"
+        f"<td>{feature.kind.value}{' (prediction)' if feature.prediction else ''}</td>"
+        f"<td>{escape(feature.test or '-')}</td>"
         f"<td>{_fmt(feature.statistic)}</td><td>{_fmt(feature.p_value)}</td>"
         f'<td>{_fmt(feature.threshold)}</td><td class="{css}">{text}</td></tr>'
     )
@@ -104,13 +105,16 @@ def _section(index: int, feature: FeatureResult) -> str:
     ]
     if feature.adjusted_p_value is not None:
         facts.insert(3, ("adjusted p-value", _fmt(feature.adjusted_p_value)))
+    if feature.prediction:
+        facts.insert(0, ("role", "model prediction"))
     if feature.message:
         facts.append(("note", escape(feature.message)))
     table = "".join(f"<tr><th>{k}</th><td>{v}</td></tr>" for k, v in facts)
     chart = _chart(feature.name, feature.distribution) if feature.distribution else ""
     return (
         f'<section id="f{index}" data-feature="{escape(feature.name)}" '
-        f'data-drifted="{str(feature.drifted).lower()}">'
+        f'data-drifted="{str(feature.drifted).lower()}" '
+        f'data-role="{"prediction" if feature.prediction else "feature"}">'
         f'<h2>{escape(feature.name)} <small class="{css}">{text}</small></h2>'
         f"{chart}<table>{table}</table></section>"
     )

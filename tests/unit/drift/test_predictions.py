@@ -11,6 +11,7 @@ import pytest
 
 from sextant_runtime.drift import DriftOptions, DriftResult, Feature, Kind
 from sextant_runtime.drift.predictions import check_with_predictions
+from sextant_runtime.drift.report import render_html
 
 
 def run(
@@ -151,3 +152,12 @@ def test_listed_features_and_predictions_are_both_tested(rng: np.random.Generato
                "score": rng.normal(0, 1, 300)}  # fmt: skip
     result = run(reference, current, ("score",), features=[Feature("x")], predictions=True)
     assert roles(result) == {"x": False, "score": True}
+
+
+def test_the_report_marks_prediction_columns(rng: np.random.Generator) -> None:
+    reference = {"x": rng.normal(0, 1, 300), "score": rng.normal(0, 1, 300)}
+    current = {"x": rng.normal(0, 1, 300), "score": rng.normal(0, 1, 300)}
+    page = render_html(run(reference, current, ("score",)), title="t")
+    assert 'data-feature="score" data-drifted="false" data-role="prediction"' in page
+    assert 'data-feature="x" data-drifted="false" data-role="feature"' in page
+    assert "numerical (prediction)" in page
