@@ -185,6 +185,11 @@ class FeatureDrift(ApiModel):
         default=None, description="p-value, for ks, chisquare and z."
     )
     drifted: bool = Field(description="Whether the feature drifted.")
+    role: Literal["prediction"] | None = Field(
+        default=None,
+        description="prediction for a column of the model's output (spec.predictions); "
+        "absent for input features.",
+    )
     message: Annotated[str, StringConstraints(max_length=512)] | None = Field(
         default=None,
         description="Why the feature could not be tested (missing column, no finite value...).",

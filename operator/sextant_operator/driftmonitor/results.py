@@ -83,5 +83,6 @@ def _feature(result: dict[str, Any]) -> FeatureDrift:
         statistic=result.get("statistic"),
         p_value=result.get("pValue"),
         drifted=bool(result.get("drifted")),
+        role="prediction" if result.get("role") == "prediction" else None,
         message=message[:_MESSAGE_LIMIT] or None,
     )

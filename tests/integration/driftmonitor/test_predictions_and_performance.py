@@ -112,7 +112,12 @@ def test_the_logs_predictions_drift_and_labels_give_performance_in_status(
     last = dm["status"]["lastCheck"]
     assert "NotImplemented" not in {c["type"] for c in dm["status"]["conditions"]}
     prediction = next(f for f in last["features"] if f["name"] == "prediction")
-    assert (prediction["test"], prediction["drifted"]) == ("chisquare", True)
+    assert (prediction["test"], prediction["drifted"], prediction["role"]) == (
+        "chisquare",
+        True,
+        "prediction",
+    )
+    assert all("role" not in f for f in last["features"] if f["name"] != "prediction")
     assert len(last["features"]) == 5  # four measurements and the prediction
     performance = last["performance"]
     assert (performance["task"], performance["prediction"], performance["sampleSize"]) == (

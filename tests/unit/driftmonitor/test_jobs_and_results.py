@@ -109,3 +109,10 @@ def test_a_performance_without_its_fields_is_refused() -> None:
     with pytest.raises(ResultUnavailable) as err:
         to_last_check(payload, T1)
     assert err.value.reason == "ResultInvalid"
+
+
+def test_a_prediction_column_keeps_its_role() -> None:
+    payload = result({"amount": False, "prediction": True}, dataset_drift=True)
+    payload["features"][1]["role"] = "prediction"
+    amount, prediction = to_last_check(payload, T1).features
+    assert (amount.role, prediction.role) == (None, "prediction")
