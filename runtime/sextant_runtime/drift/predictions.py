@@ -57,9 +57,14 @@ def _reference_elements(reference: pa.Table, name: str) -> list[str]:
     return [column for _, column in sorted(matched)]
 
 
-def _argmax(table: pa.Table, columns: list[str]) -> pa.Array:
+def _argmax(table: pa.Table, columns: list[str]) -> pa.Array | None:
+    """The predicted class per row; null where a score is missing or not finite (counted
+    as missing by the check), None when the scores are not numbers."""
     scores = np.column_stack([table.column(c).to_numpy(zero_copy_only=False) for c in columns])
-    return pa.array(scores.argmax(axis=1).astype(np.int64))
+    if scores.dtype.kind not in "iufb":
+        return None
+    unusable = ~np.isfinite(scores.astype(np.float64)).all(axis=1)
+    return pa.array(scores.argmax(axis=1).astype(np.int64), mask=unusable)
 
 
 def _kind(task: Task, derived: bool) -> Kind | None:
@@ -91,10 +96,10 @@ def match_predictions(
         found.candidates.add(column)
         found.features.append(Feature(column, _kind(task, derived)))
 
-    def derive(column: str, values: pa.Array) -> None:
-        found.current = found.current.drop_columns(
-            [c for c in (column,) if c in found.current.column_names]
-        ).append_column(column, values)
+    def derive(column: str, values: pa.Array | pa.ChunkedArray | None) -> None:
+        kept = found.current.drop_columns([c for c in (column,) if c in found.current.column_names])
+        # No usable values: the column stays absent and the check says so per feature.
+        found.current = kept if values is None else kept.append_column(column, values)
 
     for output in outputs:
         elements = _elements(current, output)

@@ -161,3 +161,15 @@ def test_the_report_marks_prediction_columns(rng: np.random.Generator) -> None:
     assert 'data-feature="score" data-drifted="false" data-role="prediction"' in page
     assert 'data-feature="x" data-drifted="false" data-role="feature"' in page
     assert "numerical (prediction)" in page
+
+
+def test_rows_with_a_non_finite_score_are_missing_predictions(rng: np.random.Generator) -> None:
+    reference = {"prediction": rng.choice(3, 200)}
+    window = scores(rng, 200, 1)
+    window["probabilities_1"][:50] = np.nan
+    result = run(reference, window, ("probabilities",))
+    prediction = result.feature("prediction")
+    assert prediction.quality.missing_share == pytest.approx(0.25)
+    assert prediction.current_size == 150
+    text = run({"prediction": ["a", "b"] * 50}, {"label_0": ["a", "b"] * 50}, ("label",))
+    assert text.feature("prediction").status.value == "MissingColumn"
