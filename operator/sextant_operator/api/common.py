@@ -291,6 +291,32 @@ HttpUrl = Annotated[
 DataFormat = Literal["parquet", "csv"]
 
 
+class S3Access(ApiModel):
+    """How pods reach an s3:// object (a model, a FeatureView source), as the standard AWS
+    variables the runtime reads."""
+
+    endpoint: HttpUrl | None = Field(
+        default=None,
+        description="S3-compatible endpoint, such as http://minio.storage:9000 "
+        "(AWS_ENDPOINT_URL_S3). AWS S3 when omitted.",
+    )
+    region: (
+        Annotated[
+            str,
+            StringConstraints(min_length=1, max_length=64),
+            Matches(r"^[a-z0-9-]+$", "must be a region name such as us-east-1"),
+        ]
+        | None
+    ) = Field(default=None, description="Region (AWS_REGION). Default: us-east-1.")
+    credentials_secret: ObjectName | None = Field(
+        default=None,
+        description="Secret in this namespace whose keys AWS_ACCESS_KEY_ID and "
+        "AWS_SECRET_ACCESS_KEY (and AWS_SESSION_TOKEN, optional) become the pods' "
+        "credentials. When omitted, none are set (a ModelDeployment's runtime then uses "
+        "AWS_* variables of spec.runtime.env).",
+    )
+
+
 class TableLocation(ApiModel):
     """A table file: where it is and how it is stored (FeatureView source, drift reference)."""
 

@@ -20,6 +20,7 @@ from sextant_operator.api.common import (
     PrinterColumn,
     Resource,
     ResourceStatus,
+    S3Access,
     TableLocation,
     cel,
     nested,
@@ -60,6 +61,11 @@ class Source(TableLocation):
         description="Column with the time each row was written; breaks ties between rows with "
         "the same event timestamp.",
     )
+    s3: S3Access | None = Field(
+        default=None,
+        description="Endpoint, region and credentials Secret of an s3:// uri, given to the "
+        "materialization pods; only with one.",
+    )
 
     @cel(
         "!has(self.createdTimestampField) || self.createdTimestampField != self.timestampField",
@@ -68,6 +74,14 @@ class Source(TableLocation):
     )
     def _distinct_timestamps(self) -> bool:
         return self.created_timestamp_field != self.timestamp_field
+
+    @cel(
+        "!has(self.s3) || self.uri.startsWith('s3://')",
+        "spec.source.s3 is only for an s3://BUCKET/KEY spec.source.uri",
+        field_path=".s3",
+    )
+    def _s3_only_for_s3(self) -> bool:
+        return self.s3 is None or self.uri.startswith("s3://")
 
 
 RedisUrl = Annotated[

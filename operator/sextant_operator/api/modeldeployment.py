@@ -21,6 +21,7 @@ from sextant_operator.api.common import (
     PrinterColumn,
     Resource,
     ResourceStatus,
+    S3Access,
     cel,
     nested,
 )
@@ -79,30 +80,6 @@ class RegistryModel(ApiModel):
     )
     def _alias_or_version(self) -> bool:
         return (self.alias is None) != (self.version is None)
-
-
-class S3Access(ApiModel):
-    """How the runtime reaches an s3:// model, as the standard AWS variables of its pods."""
-
-    endpoint: HttpUrl | None = Field(
-        default=None,
-        description="S3-compatible endpoint, such as http://minio.storage:9000 "
-        "(AWS_ENDPOINT_URL_S3). AWS S3 when omitted.",
-    )
-    region: (
-        Annotated[
-            str,
-            StringConstraints(min_length=1, max_length=64),
-            Matches(r"^[a-z0-9-]+$", "must be a region name such as us-east-1"),
-        ]
-        | None
-    ) = Field(default=None, description="Region (AWS_REGION). Default: us-east-1.")
-    credentials_secret: ObjectName | None = Field(
-        default=None,
-        description="Secret in this namespace whose keys AWS_ACCESS_KEY_ID and "
-        "AWS_SECRET_ACCESS_KEY (and AWS_SESSION_TOKEN, optional) become the runtime's "
-        "credentials. When omitted, AWS_* variables of spec.runtime.env are used.",
-    )
 
 
 class ModelSource(ApiModel):

@@ -28,7 +28,9 @@ log = logging.getLogger(__name__)
 
 EventSink = Callable[[str, str, str], None]
 PLURAL = "featureviews"
-UNSUPPORTED_SCHEMES = ("s3://",)
+# URI schemes no run can read yet (status: SourceUnavailable, reason UnsupportedSource,
+# and no CronJob); every scheme the API accepts is read today.
+UNSUPPORTED_SCHEMES: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -147,9 +149,10 @@ class SecretUnreadable(Exception):
 def unsupported_source(uri: str) -> str | None:
     """Why no run can read `uri`, or None."""
     if uri.startswith(UNSUPPORTED_SCHEMES):
+        scheme = uri.partition("://")[0]
         return (
-            f"spec.source.uri {uri}: s3:// sources are not read by this version yet; use "
-            "pvc://, http(s):// or file://. No CronJob is scheduled"
+            f"spec.source.uri {uri}: {scheme}:// sources are not read by this version yet. "
+            "No CronJob is scheduled"
         )
     return None
 

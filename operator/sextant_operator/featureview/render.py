@@ -3,7 +3,8 @@
 Each pod runs the runtime image's `sextant materialize` on the FeatureView as a manifest
 that the pod template itself carries (an annotation, projected as a file by the downward
 API): the job needs no Kubernetes API access, and every run reads the spec its CronJob
-had when the run started. A pvc:// source is mounted read-only and read as a file.
+had when the run started. A pvc:// source is mounted read-only and read as a file; an
+s3:// one is read with spec.source.s3 as the pod's AWS variables (render/s3env.py).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from typing import Any
 from sextant_operator import labels
 from sextant_operator.api import API_VERSION
 from sextant_operator.api.featureview import FeatureView
+from sextant_operator.render.s3env import s3_env
 
 FEATURE_VIEW_LABEL = f"{labels.GROUP}/feature-view"
 MANIFEST_ANNOTATION = f"{labels.GROUP}/feature-view-manifest"
@@ -138,6 +140,7 @@ def _pod_spec(fv: FeatureView, image: str, redis_url: str, shards: int) -> dict[
     if secret is not None:
         ref = {"name": secret.name, "key": secret.key}
         env.append({"name": PASSWORD_ENV, "valueFrom": {"secretKeyRef": ref}})
+    env.extend(s3_env(fv.spec.source.s3, fv.spec.source.uri))
     mounts: list[dict[str, Any]] = [
         {"name": "manifest", "mountPath": MANIFEST_DIR, "readOnly": True},
         {"name": "tmp", "mountPath": "/tmp"},  # DuckDB spills and http(s) downloads

@@ -10,6 +10,7 @@ from sextant import serving
 from sextant_operator import labels
 from sextant_operator.render import runtime_contract as rc
 from sextant_operator.render.context import RenderContext
+from sextant_operator.render.s3env import s3_env
 from sextant_operator.render.scheduling import gpu_limits, pod_scheduling
 
 # SIGTERM reaches the runtime only after preStop; by then the pod has left the Service's
@@ -27,7 +28,6 @@ TERMINATION_GRACE_SECONDS = PRE_STOP_SLEEP_SECONDS + DRAIN_SECONDS + FINISH_SECO
 DEFAULT_REQUESTS = {"cpu": "1", "memory": "2Gi"}
 
 _WRITABLE_DIRS = {"tmp": "/tmp", "model-cache": rc.MODEL_CACHE_DIR}
-_S3_SECRET_KEYS = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN")
 
 
 def deployment_name(ctx: RenderContext, track: str) -> str:
@@ -163,23 +163,8 @@ def cpu_cores(quantity: str | int) -> int:
 
 
 def _s3_env(ctx: RenderContext) -> list[dict[str, Any]]:
-    """spec.model.s3 as the standard AWS variables the runtime reads (only for s3://);
-    the keys stay in their Secret and reach the pod as secretKeyRefs."""
-    access = ctx.md.spec.model.s3
-    if access is None or not ctx.artifact.source.startswith("s3://"):
-        return []
-    env: list[dict[str, Any]] = []
-    if access.endpoint:
-        env.append({"name": "AWS_ENDPOINT_URL_S3", "value": access.endpoint})
-    if access.region:
-        env.append({"name": "AWS_REGION", "value": access.region})
-    if access.credentials_secret:
-        for key in _S3_SECRET_KEYS:
-            ref: dict[str, Any] = {"name": access.credentials_secret, "key": key}
-            if key == "AWS_SESSION_TOKEN":
-                ref["optional"] = True  # only temporary credentials have one
-            env.append({"name": key, "valueFrom": {"secretKeyRef": ref}})
-    return env
+    """spec.model.s3 as the AWS variables of the runtime (only for an s3:// artifact)."""
+    return s3_env(ctx.md.spec.model.s3, ctx.artifact.source)
 
 
 def _user_env(ctx: RenderContext) -> list[dict[str, Any]]:

@@ -539,6 +539,13 @@ CASES: tuple[Invalid, ...] = (
         "a feature cannot have the name of an entity",
     ),
     Invalid(
+        "fv-s3-settings-without-s3-uri",
+        FV,
+        {"source": {"s3": {"region": "eu-west-1"}}},
+        "spec.source.s3",
+        "spec.source.s3 is only for an s3://BUCKET/KEY spec.source.uri",
+    ),
+    Invalid(
         "fv-no-entities",
         FV,
         {"entities": []},

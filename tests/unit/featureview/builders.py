@@ -14,6 +14,7 @@ def feature_view(
     parallelism: int = 1,
     source: str = "https://data.example/users.parquet",
     online: dict[str, Any] | None = None,
+    s3: dict[str, Any] | None = None,
     status: dict[str, Any] | None = None,
 ) -> FeatureView:
     spec: dict[str, Any] = {
@@ -23,6 +24,8 @@ def feature_view(
         "ttl": "24h",
         "online": online or {},
     }
+    if s3 is not None:
+        spec["source"]["s3"] = s3
     if schedule is not None:
         spec["materialization"] = {"schedule": schedule, "parallelism": parallelism}
     body: dict[str, Any] = {
