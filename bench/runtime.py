@@ -9,8 +9,12 @@ pinned to CPU 0 with one backend thread, drives single-row JSON requests with wr
 to CPU 1, and reads the mean batch size from the server's own metrics. The ceiling is
 onnxruntime in-process on CPU 0 with the same thread count at the server's max batch size,
 measured in the same run (before and after the server runs; the mean is used), so the
-"share of ceiling" column stays meaningful on a machine whose speed varies. The table goes
-to stdout and to bench/results/runtime.json.
+"share of ceiling" column stays meaningful on a machine whose speed varies. The HTTP floor
+is the same listener answering the model server's own response bytes with no model at all
+(bench/floor.py), measured at each concurrency alternating with the model's server; from
+it comes the "one-core bound": the share of the ceiling a server reaches when each request
+costs the floor's CPU on top of its row's inference on the same core. The table goes to
+stdout and to bench/results/runtime.json.
 """
 
 from __future__ import annotations
@@ -36,6 +40,7 @@ from bench.models import COMPUTE_BOUND, SMALL, save_mlp
 ROOT = Path(__file__).resolve().parent.parent
 SERVER_CPU, LOAD_CPU = "0", "1"
 MAX_BATCH = 32
+BINARY = "application/octet-stream"
 
 
 @dataclass
@@ -51,6 +56,12 @@ class Row:
     ceiling_rows_per_s: float
     share_of_ceiling: float
     inprocess_batch1_p50_ms: float
+    # The same listener answering the same bytes with no model (bench/floor.py).
+    floor_requests_per_s: float
+    share_of_floor: float
+    # The share of ceiling a server reaches if each request costs the floor's CPU on top of
+    # its row's inference, all on one core: floor / (floor + ceiling).
+    one_core_bound: float
 
 
 def ceiling(model: Path, seconds: float) -> tuple[float, float]:
@@ -83,56 +94,60 @@ print(rows, lat[len(lat) // 2] * 1000)
     return float(out[0]), float(out[1])
 
 
-def lua_script(path: Path, width: int, encoding: str = "json") -> Path:
-    """A wrk script posting one row: JSON tensors, or the binary tensor data extension
-    (input and output as raw float32 after a JSON header, as tritonclient sends them)."""
+def request_body(width: int, encoding: str = "json") -> tuple[bytes, int | None]:
+    """One single-row request: JSON tensors, or the binary tensor data extension (input
+    and output as raw float32 after a JSON header, as tritonclient sends them). Returns
+    the body and, for binary, its JSON header's length."""
     values = np.random.default_rng(1).random(width).astype(np.float32)
+    tensor = {"name": "x", "shape": [1, width], "datatype": "FP32"}
     if encoding == "json":
-        body = json.dumps(
-            {
-                "inputs": [
-                    {"name": "x", "shape": [1, width], "datatype": "FP32", "data": values.tolist()}
-                ]
-            }
-        )
-        path.write_text(
-            'wrk.method = "POST"\nwrk.headers["Content-Type"] = "application/json"\n'
-            f"wrk.body = [[{body}]]\n"
-        )
-        return path
+        body = {"inputs": [{**tensor, "data": values.tolist()}]}
+        return json.dumps(body).encode(), None
     header = json.dumps(
         {
-            "inputs": [
-                {
-                    "name": "x",
-                    "shape": [1, width],
-                    "datatype": "FP32",
-                    "parameters": {"binary_data_size": values.nbytes},
-                }
-            ],
+            "inputs": [{**tensor, "parameters": {"binary_data_size": values.nbytes}}],
             "parameters": {"binary_data_output": True},
         }
     ).encode()
+    return header + values.tobytes(), len(header)
+
+
+def lua_script(path: Path, width: int, encoding: str = "json") -> Path:
+    """A wrk script posting `request_body(width, encoding)`."""
+    body, header_length = request_body(width, encoding)
     body_path = path.with_suffix(".body")
-    body_path.write_bytes(header + values.tobytes())
-    path.write_text(
-        'wrk.method = "POST"\nwrk.headers["Content-Type"] = "application/octet-stream"\n'
-        f'wrk.headers["Inference-Header-Content-Length"] = "{len(header)}"\n'
-        f'local f = io.open("{body_path}", "rb")\nwrk.body = f:read("*all")\nf:close()\n'
-    )
+    body_path.write_bytes(body)
+    content_type = "application/json" if header_length is None else "application/octet-stream"
+    lines = ['wrk.method = "POST"', f'wrk.headers["Content-Type"] = "{content_type}"']
+    if header_length is not None:
+        lines.append(f'wrk.headers["Inference-Header-Content-Length"] = "{header_length}"')
+    lines += [f'local f = io.open("{body_path}", "rb")', 'wrk.body = f:read("*all")', "f:close()"]
+    path.write_text("\n".join(lines) + "\n")
     return path
 
 
+def serve_argv(model: Path, port: int, max_delay_ms: float) -> list[str]:
+    sextant = Path(sys.executable).parent / "sextant"
+    argv = [str(sextant), "serve", str(model), "--name", "mlp"]
+    argv += ["--host", "127.0.0.1", "--port", str(port), "--threads", "1"]
+    argv += ["--max-batch-size", str(MAX_BATCH), "--max-delay-ms", str(max_delay_ms)]
+    return [*argv, "--drain-seconds", "0", "--log-format", "text"]
+
+
+def floor_argv(response: Path, port: int, header_length: str | None) -> list[str]:
+    """bench/floor.py answering `response`'s bytes (what the model's server answered)."""
+    argv = [sys.executable, "-m", "bench.floor", "--port", str(port), "--response", str(response)]
+    if header_length is not None:
+        argv += ["--content-type", "application/octet-stream", "--header-length", header_length]
+    return argv
+
+
 class Server:
-    def __init__(self, model: Path, port: int, max_delay_ms: float, log: Path) -> None:
-        sextant = Path(sys.executable).parent / "sextant"
-        argv = ["taskset", "-c", SERVER_CPU, str(sextant), "serve", str(model), "--name", "mlp"]
-        argv += ["--host", "127.0.0.1", "--port", str(port), "--threads", "1"]
-        argv += ["--max-batch-size", str(MAX_BATCH), "--max-delay-ms", str(max_delay_ms)]
-        argv += ["--drain-seconds", "0", "--log-format", "text"]
+    def __init__(self, argv: list[str], port: int, log: Path) -> None:
+        argv = ["taskset", "-c", SERVER_CPU, *argv]
         self.url = f"http://127.0.0.1:{port}"
         self._log = log.open("wb")
-        self.proc = subprocess.Popen(argv, stdout=self._log, stderr=subprocess.STDOUT)
+        self.proc = subprocess.Popen(argv, stdout=self._log, stderr=subprocess.STDOUT, cwd=ROOT)
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline:
             try:
@@ -190,26 +205,44 @@ def _ms(text: str) -> float:
 
 
 def measure(
-    model: Path,
-    script: Path,
-    port: int,
-    *,
-    delay: float,
-    connections: int,
-    seconds: float,
-    work: Path,
+    argv: list[str], port: int, script: Path, *, connections: int, seconds: float, work: Path
 ) -> tuple[float, float, float, float, int]:
-    """One fresh server, a 2 s warm-up, one measured wrk run: (req/s, p50, p99, batch, errors)."""
-    server = Server(model, port, delay, work / f"serve-{port}.log")
+    """One fresh server, a 2 s warm-up, one measured wrk run: (req/s, p50, p99, batch, errors).
+    The mean batch is 0 for the floor, which has no metrics."""
+    server = Server(argv, port, work / f"serve-{port}.log")
     url = f"{server.url}/v2/models/mlp/infer"
+    model = argv[0] != sys.executable
     try:
         wrk(url, script, connections, 2)
-        total0, count0 = server.batches()
+        total0, count0 = server.batches() if model else (0.0, 0.0)
         rps, p50, p99, errors = wrk(url, script, connections, seconds)
-        total1, count1 = server.batches()
+        total1, count1 = server.batches() if model else (0.0, 0.0)
     finally:
         server.stop()
     return rps, p50, p99, (total1 - total0) / max(count1 - count0, 1), errors
+
+
+def canned_response(model: Path, width: int, port: int, encoding: str, work: Path) -> list[str]:
+    """The model server's answer to the bench request, saved for the floor to replay;
+    returns the floor's argv."""
+    body, header_length = request_body(width, encoding)
+    headers = {"content-type": "application/json" if header_length is None else BINARY}
+    if header_length is not None:
+        headers["inference-header-content-length"] = str(header_length)
+    server = Server(serve_argv(model, port, 0), port, work / f"serve-{port}.log")
+    try:
+        answer = httpx.post(f"{server.url}/v2/models/mlp/infer", content=body, headers=headers)
+        answer.raise_for_status()
+    finally:
+        server.stop()
+    saved = work / f"{width}-{encoding}.response"
+    saved.write_bytes(answer.content)
+    return floor_argv(saved, port, answer.headers.get("inference-header-content-length"))
+
+
+def median_of(runs: list[tuple[float, float, float, float, int]]) -> tuple[float, ...]:
+    """Median req/s, p50, p99 and batch over the rounds, and the errors summed."""
+    return (*(statistics.median(r[i] for r in runs) for i in range(4)), sum(r[4] for r in runs))
 
 
 def main() -> None:
@@ -230,42 +263,43 @@ def main() -> None:
     seconds = 3 if args.quick else 10
     work = Path(tempfile.mkdtemp(prefix="sextant-bench-"))
     rows: list[Row] = []
-    port = 18700
+    ports = iter(range(18701, 19700))
     models = {
         "small": ("small 64-256-256-10", SMALL),
         "compute": ("compute 512-2048-2048-1000", COMPUTE_BOUND),
     }
+    concurrencies = [int(c) for c in args.concurrency.split(",")]
     for name, layers in (models[m] for m in args.models.split(",")):
         label = f"{name} ({args.encoding})" if args.encoding != "json" else name
         model = save_mlp(work / f"{layers[0]}.onnx", layers)
         script = lua_script(work / f"{layers[0]}.lua", layers[0], args.encoding)
+        floor = canned_response(model, layers[0], next(ports), args.encoding, work)
         before = ceiling(model, seconds / 2)
         results = []
+        floors: dict[int, float] = {}
         for delay in [float(d) for d in args.delays.split(",")]:
-            for connections in [int(c) for c in args.concurrency.split(",")]:
-                runs = []
+            for connections in concurrencies:
+                # The model's server and the floor alternate round by round, so that a
+                # busy moment of the machine hurts both alike.
+                runs, floor_runs = [], []
                 for _ in range(args.rounds):
-                    port += 1
-                    runs.append(
-                        measure(
-                            model,
-                            script,
-                            port,
-                            delay=delay,
-                            connections=connections,
-                            seconds=seconds,
-                            work=work,
-                        )
-                    )
-                rps, p50, p99, mean_batch = (
-                    statistics.median(r[i] for r in runs) for i in range(4)
-                )
-                errors = sum(r[4] for r in runs)
-                results.append((delay, connections, rps, p50, p99, mean_batch, errors))
+                    port = next(ports)
+                    served = serve_argv(model, port, delay)
+                    runs.append(measure(served, port, script, connections=connections,
+                                        seconds=seconds, work=work))  # fmt: skip
+                    if connections not in floors:
+                        port = next(ports)
+                        floor[floor.index("--port") + 1] = str(port)
+                        floor_runs.append(measure(floor, port, script, connections=connections,
+                                                  seconds=seconds, work=work))  # fmt: skip
+                if floor_runs:
+                    floors[connections] = median_of(floor_runs)[0]
+                rps, p50, p99, mean_batch, errors = median_of(runs)
+                results.append((delay, connections, rps, p50, p99, mean_batch, int(errors)))
                 print(
                     f"{label} delay={delay} c={connections}: {rps:.0f} req/s p50 {p50:.2f} ms "
                     f"p99 {p99:.2f} ms batch {mean_batch:.1f} errors {errors} "
-                    f"(median of {len(runs)})",
+                    f"(median of {len(runs)}); HTTP floor {floors[connections]:.0f} req/s",
                     file=sys.stderr,
                 )
         after = ceiling(model, seconds / 2)
@@ -273,9 +307,12 @@ def main() -> None:
         batch1 = statistics.mean([before[1], after[1]])
         print(f"{label}: ceiling {before[0]:.0f} / {after[0]:.0f} rows/s", file=sys.stderr)
         for delay, connections, rps, p50, p99, mean_batch, errors in results:
+            floor_rps = floors[connections]
             rows.append(Row(label, delay, connections, round(rps, 1), round(p50, 3), round(p99, 3),
                             round(mean_batch, 2), errors, round(rows_per_s, 1),
-                            round(rps / rows_per_s, 3), round(batch1, 3)))  # fmt: skip
+                            round(rps / rows_per_s, 3), round(batch1, 3), round(floor_rps, 1),
+                            round(rps / floor_rps, 3),
+                            round(floor_rps / (floor_rps + rows_per_s), 3)))  # fmt: skip
     out = ROOT / "bench" / "results"
     out.mkdir(exist_ok=True)
     (
@@ -288,14 +325,17 @@ def main() -> None:
 def table(rows: list[Row]) -> str:
     lines = [
         "| model | max-delay-ms | concurrency | req/s | p50 ms | p99 ms | mean batch | errors "
-        "| ceiling rows/s | share of ceiling | in-process batch-1 p50 ms |",
-        "|---|---|---|---|---|---|---|---|---|---|---|",
+        "| ceiling rows/s | share of ceiling | in-process batch-1 p50 ms | HTTP floor req/s "
+        "| share of floor | one-core bound |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in rows:
         lines.append(
-            f"| {r.model} | {r.max_delay_ms:g} | {r.concurrency} | {r.requests_per_s:,.0f} | {r.p50_ms:.2f} "  # noqa: E501
-            f"| {r.p99_ms:.2f} | {r.mean_batch:.1f} | {r.errors} | {r.ceiling_rows_per_s:,.0f} "
-            f"| {r.share_of_ceiling:.0%} | {r.inprocess_batch1_p50_ms:.3f} |"
+            f"| {r.model} | {r.max_delay_ms:g} | {r.concurrency} | {r.requests_per_s:,.0f} "
+            f"| {r.p50_ms:.2f} | {r.p99_ms:.2f} | {r.mean_batch:.1f} | {r.errors} "
+            f"| {r.ceiling_rows_per_s:,.0f} | {r.share_of_ceiling:.0%} "
+            f"| {r.inprocess_batch1_p50_ms:.3f} | {r.floor_requests_per_s:,.0f} "
+            f"| {r.share_of_floor:.0%} | {r.one_core_bound:.0%} |"
         )
     return "\n".join(lines)
 

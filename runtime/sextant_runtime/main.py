@@ -106,6 +106,22 @@ def warm_up(backend: Backend, max_batch_size: int) -> None:
     )
 
 
+def http_listener(app: Any, host: str, port: int) -> Server:
+    """granian embedded in our event loop, so that Sextant owns signals and shutdown.
+    bench/floor.py serves a no-op app through this same listener (the HTTP floor)."""
+    return Server(
+        app,
+        address=host,
+        port=port,
+        interface=Interfaces.RSGI,
+        http=HTTPModes.auto,
+        websockets=False,
+        backlog=2048,
+        log_level=LogLevels.warning,
+        log_dictconfig={"loggers": {"_granian": {"handlers": [], "propagate": True}}},
+    )
+
+
 def run(config: ServeConfig) -> int:
     """Serve until SIGTERM or SIGINT; the process exit code."""
     logs.configure(config.log_format, {"model": config.name, "track": config.track})
@@ -133,17 +149,7 @@ class Runtime:
         self.stop.set()
 
     def _http(self) -> Server:
-        return Server(
-            RsgiApp(self.server),
-            address=self.config.host,
-            port=self.config.port,
-            interface=Interfaces.RSGI,
-            http=HTTPModes.auto,
-            websockets=False,
-            backlog=2048,
-            log_level=LogLevels.warning,
-            log_dictconfig={"loggers": {"_granian": {"handlers": [], "propagate": True}}},
-        )
+        return http_listener(RsgiApp(self.server), self.config.host, self.config.port)
 
     async def serve(self) -> int:
         loop = asyncio.get_running_loop()
