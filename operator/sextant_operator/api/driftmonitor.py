@@ -21,6 +21,7 @@ from sextant_operator.api.common import (
     PrinterColumn,
     Resource,
     ResourceStatus,
+    S3Access,
     TableLocation,
     cel,
     nested,
@@ -40,6 +41,20 @@ class Target(ApiModel):
 
 class Reference(TableLocation):
     """The reference data set, usually the training data."""
+
+    s3: S3Access | None = Field(
+        default=None,
+        description="Endpoint, region and credentials Secret of an s3:// uri, given to the "
+        "drift check pods; only with one.",
+    )
+
+    @cel(
+        "!has(self.s3) || self.uri.startsWith('s3://')",
+        "spec.reference.s3 is only for an s3://BUCKET/KEY spec.reference.uri",
+        field_path=".s3",
+    )
+    def _s3_only_for_s3(self) -> bool:
+        return self.s3 is None or self.uri.startswith("s3://")
 
 
 class DriftFeature(ApiModel):

@@ -1,9 +1,10 @@
 """The CronJob that runs `sextant drift check` in the runtime image. Pure: spec in, object out.
 
 The reference is read where the job runs: http(s):// and file:// as they are, pvc://CLAIM/PATH
-from the claim mounted read-only. s3:// is not read by the drift check yet, so it is refused
-here (UnsupportedReference) and the DriftMonitor says so in status instead of scheduling
-jobs that can only fail.
+from the claim mounted read-only, s3:// with spec.reference.s3 as the pod's AWS variables
+(render/s3env.py, as for models and FeatureView sources). A reference the job could not
+read is refused here (UnsupportedReference) and the DriftMonitor says so in status instead
+of scheduling jobs that can only fail.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from urllib.parse import urlparse
 from sextant_operator.api import API_VERSION, DriftMonitor
 from sextant_operator.driftmonitor import contract
 from sextant_operator.render import runtime_contract as rc
+from sextant_operator.render.s3env import s3_env
 from sextant_operator.settings import OperatorSettings
 
 REFERENCE_ROOT = "/mnt/reference"
@@ -30,7 +32,7 @@ class UnsupportedReference(ValueError):
 def reference_location(uri: str) -> tuple[str, str | None]:
     """What the job is given for the reference, and the claim to mount (pvc:// only)."""
     scheme = urlparse(uri).scheme
-    if scheme in ("http", "https", "file"):
+    if scheme in ("http", "https", "file", "s3"):
         return uri, None
     if scheme == "pvc":
         rest = uri.removeprefix("pvc://")
@@ -39,8 +41,8 @@ def reference_location(uri: str) -> tuple[str, str | None]:
             raise UnsupportedReference(f"spec.reference.uri: {uri}: expected pvc://CLAIM/PATH")
         return f"{REFERENCE_ROOT}/{claim}/{path}", claim
     raise UnsupportedReference(
-        f"spec.reference.uri: {uri}: {scheme}:// references are not read by the drift check "
-        "yet; use http(s)://, file:// or pvc://CLAIM/PATH"
+        f"spec.reference.uri: {uri}: {scheme}:// references are not read by the drift check; "
+        "use http(s)://, file://, pvc://CLAIM/PATH or s3://BUCKET/KEY"
     )
 
 
@@ -101,7 +103,8 @@ def render_cronjob(dm: DriftMonitor, settings: OperatorSettings, redis_url: str)
                 "valueFrom": {
                     "fieldRef": {"fieldPath": f"metadata.labels['{contract.JOB_NAME_LABEL}']"}
                 },
-            }
+            },
+            *s3_env(dm.spec.reference.s3, dm.spec.reference.uri),
         ],
         "resources": {"requests": dict(REQUESTS)},
         # A failed check's reason (the log's tail) becomes the termination message, which

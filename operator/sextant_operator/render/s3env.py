@@ -1,7 +1,8 @@
 """spec.*.s3 (S3Access) as the standard AWS variables the runtime's S3 client reads.
 
 Shared by every pod that reads an s3:// object: a ModelDeployment's runtime (its model),
-a FeatureView's materialization jobs (their source). The keys stay in their Secret and
+a FeatureView's materialization jobs (their source), a DriftMonitor's checks (their
+reference). The keys stay in their Secret and
 reach the pod as secretKeyRefs, never as values in a rendered object.
 """
 

@@ -178,15 +178,20 @@ def test_missing_target_unschedules_checks_until_it_logs_predictions(
     assert get(kube, ns, "cronjob", CRONJOB) is not None
 
 
-def test_unsupported_reference_is_refused_in_status(
+def test_an_s3_reference_is_scheduled_with_its_aws_variables(
     kube: KubeAccess, drift_operator: LocalOperator, dm_namespace: str
 ) -> None:
     ns = dm_namespace
     apply_md(kube, ns, "fraud", md_spec(MODEL_A))
-    apply_dm(kube, ns, reference={"uri": "s3://bucket/train.parquet"})
-    dm = dm_condition(kube, ns, "Ready", "ReferenceUnsupported")
-    assert "spec.reference.uri" in condition(dm, "Ready")["message"]
-    assert get(kube, ns, "cronjob", CRONJOB) is None
+    reference = {"uri": "s3://sets/train.parquet", "s3": {"credentialsSecret": "s3-keys"}}
+    apply_dm(kube, ns, reference=reference)
+    dm_condition(kube, ns, "Ready", "Scheduled")
+    cronjob = get(kube, ns, "cronjob", CRONJOB)
+    assert cronjob is not None
+    [container] = cronjob["spec"]["jobTemplate"]["spec"]["template"]["spec"]["containers"]
+    assert container["args"][container["args"].index("--reference") + 1] == reference["uri"]
+    aws = [e for e in container["env"] if e["name"].startswith("AWS_")]
+    assert [e["valueFrom"]["secretKeyRef"]["name"] for e in aws] == ["s3-keys"] * 3
 
 
 def test_a_job_without_a_result_and_a_failed_job_make_ready_false(

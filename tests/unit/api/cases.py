@@ -620,6 +620,13 @@ CASES: tuple[Invalid, ...] = (
     ),
     # DriftMonitor
     Invalid(
+        "dm-s3-settings-without-s3-uri",
+        DM,
+        {"reference": {"uri": "https://data/train.parquet", "s3": {"region": "eu-west-1"}}},
+        "spec.reference.s3",
+        "spec.reference.s3 is only for an s3://BUCKET/KEY spec.reference.uri",
+    ),
+    Invalid(
         "dm-drift-share-zero",
         DM,
         {"driftShare": 0},

@@ -7,7 +7,11 @@ from typing import Any
 import pytest
 
 from sextant_operator.driftmonitor import contract
-from sextant_operator.driftmonitor.cronjob import UnsupportedReference, render_cronjob
+from sextant_operator.driftmonitor.cronjob import (
+    UnsupportedReference,
+    reference_location,
+    render_cronjob,
+)
 from tests.unit.driftmonitor.builders import drift_monitor
 from tests.unit.operator.builders import SETTINGS
 
@@ -79,9 +83,28 @@ def test_pvc_reference_is_mounted_read_only_and_read_from_the_mount() -> None:
     ]
 
 
-def test_s3_reference_is_refused_naming_the_field() -> None:
-    with pytest.raises(UnsupportedReference, match=r"spec\.reference\.uri: s3://"):
-        render({"reference": {"uri": "s3://bucket/train.parquet"}})
+def test_s3_reference_is_read_in_place_with_its_endpoint_and_secret_keys() -> None:
+    cronjob = render({
+        "reference": {
+            "uri": "s3://sets/train.parquet",
+            "s3": {"endpoint": "http://minio.storage:9000", "credentialsSecret": "s3-keys"},
+        }
+    })  # fmt: skip
+    main = container(cronjob)
+    assert option(main["args"], "--reference") == ["s3://sets/train.parquet"]
+    env = {e["name"]: e for e in main["env"]}
+    assert env["AWS_ENDPOINT_URL_S3"]["value"] == "http://minio.storage:9000"
+    key = env["AWS_SECRET_ACCESS_KEY"]["valueFrom"]["secretKeyRef"]
+    assert key == {"name": "s3-keys", "key": "AWS_SECRET_ACCESS_KEY"}
+    assert "persistentVolumeClaim" not in str(cronjob)
+
+
+def test_a_reference_the_job_cannot_read_is_refused_naming_the_field() -> None:
+    # The CRD's URI pattern stops these at admission; this guards objects it did not see.
+    with pytest.raises(UnsupportedReference, match=r"spec\.reference\.uri: pvc://data"):
+        reference_location("pvc://data")
+    with pytest.raises(UnsupportedReference, match=r"gs:// references are not read"):
+        reference_location("gs://bucket/train.parquet")
 
 
 def test_job_pod_is_restricted_and_reports_failures_in_its_termination_message() -> None:
