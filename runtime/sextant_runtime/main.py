@@ -34,6 +34,7 @@ from sextant_runtime.predictionlog import LoggingObserver, LogSettings, Predicti
 from sextant_runtime.protocol import Codec
 from sextant_runtime.server import InferenceServer, RsgiApp
 from sextant_runtime.sources import fetch
+from sextant_runtime.staging import discard_partial_downloads
 
 log = logging.getLogger("sextant_runtime")
 
@@ -178,7 +179,7 @@ class Runtime:
             # process, at once, instead of waiting for the last byte of a large model.
             log.info(
                 "stopped while the model was loading: abandoning the download",
-                extra={"source": self.config.source},
+                extra={"source": self.config.source, "removed": discard_partial_downloads()},
             )
         else:
             try:

@@ -17,13 +17,14 @@ from __future__ import annotations
 import logging
 import os
 import re
-import tempfile
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, TypeVar
 from urllib.parse import urlsplit
+
+from sextant_runtime.staging import staging
 
 if TYPE_CHECKING:
     from pyarrow.fs import S3FileSystem
@@ -189,10 +190,8 @@ def _etag(fs: S3FileSystem, path: str, where: S3Location) -> str:
 def copy_object(fs: S3FileSystem, obj: S3Object, target: Path, where: S3Location) -> None:
     """Stream one object to `target` in CHUNK_BYTES pieces; the file appears only whole."""
     target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(dir=target.parent, prefix=".partial-")
-    tmp = Path(tmp_name)
-    try:
-        with os.fdopen(fd, "wb") as out:
+    with staging(target.parent, folder=False) as tmp:
+        with tmp.open("wb") as out:
             stream = _call(where, "opening", lambda: fs.open_input_stream(obj.path))
             with stream:
                 while chunk := _call(where, "reading", lambda: stream.read(CHUNK_BYTES)):
@@ -201,8 +200,6 @@ def copy_object(fs: S3FileSystem, obj: S3Object, target: Path, where: S3Location
         if received != obj.size:
             raise S3Unavailable(f"{where}: received {received} bytes of {obj.size}")
         os.replace(tmp, target)
-    finally:
-        tmp.unlink(missing_ok=True)
 
 
 def download_object(

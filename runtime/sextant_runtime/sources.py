@@ -17,7 +17,8 @@ A `pvc://CLAIM/PATH` never reaches the runtime: the operator mounts the claim re
 and passes the mounted path (render/runtime_contract.py).
 
 Downloads land in a temporary name and are renamed into place when complete, so a
-cached entry is always whole.
+cached entry is always whole. A download abandoned at shutdown (the loader is a daemon
+thread) has its temporary name removed by `staging.discard_partial_downloads`.
 """
 
 from __future__ import annotations
@@ -27,7 +28,6 @@ import logging
 import os
 import re
 import shutil
-import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
@@ -35,6 +35,8 @@ from typing import TYPE_CHECKING
 from urllib.parse import unquote, urlsplit
 
 import httpx
+
+from sextant_runtime.staging import staging
 
 if TYPE_CHECKING:
     from sextant_runtime import s3
@@ -146,10 +148,8 @@ def _download_once(url: str, target: Path, digest: str | None, timeout: float) -
         length = response.headers.get("content-length")
         expected = int(length) if length and length.isdigit() else None
         hasher = hashlib.sha256()
-        fd, tmp_name = tempfile.mkstemp(dir=target.parent, prefix=".partial-")
-        tmp = Path(tmp_name)
-        try:
-            with os.fdopen(fd, "wb") as out:
+        with staging(target.parent, folder=False) as tmp:
+            with tmp.open("wb") as out:
                 for chunk in response.iter_bytes(1 << 20):
                     out.write(chunk)
                     hasher.update(chunk)
@@ -159,8 +159,6 @@ def _download_once(url: str, target: Path, digest: str | None, timeout: float) -
             if digest is not None and hasher.hexdigest() != digest:
                 raise _Retryable(f"sha256 is {hasher.hexdigest()}, expected {digest}")
             os.replace(tmp, target)
-        finally:
-            tmp.unlink(missing_ok=True)
 
 
 def _fetch_s3(uri: str, cache: Path, attempts: int, backoff: float) -> Path:
@@ -201,13 +199,10 @@ def _download_s3(where: s3.S3Location, settings: s3.S3Settings, cache: Path, uri
     if len(objects) == 1 and objects[0].path == where.path:
         s3.copy_object(fs, objects[0], target, where)
     else:
-        staging = Path(tempfile.mkdtemp(dir=folder, prefix=".partial-"))
-        try:
+        with staging(folder, folder=True) as partial:
             for obj in objects:
-                s3.copy_object(fs, obj, _inside(staging, obj.relative, where), where)
-            os.replace(staging, target)
-        finally:
-            shutil.rmtree(staging, ignore_errors=True)
+                s3.copy_object(fs, obj, _inside(partial, obj.relative, where), where)
+            os.replace(partial, target)
     log.info(
         "downloaded s3 model",
         extra={"uri": uri, "objects": len(objects), "path": str(target)},
@@ -255,10 +250,10 @@ def _fetch_registry(
     target.parent.mkdir(parents=True, exist_ok=True)
     last: Exception | None = None
     for attempt in range(1, attempts + 1):
-        staging = Path(tempfile.mkdtemp(dir=target.parent, prefix=".partial-"))
         try:
-            _download_registry(resolved.pinned_uri, staging, tracking)
-            os.replace(staging, target)
+            with staging(target.parent, folder=True) as folder:
+                _download_registry(resolved.pinned_uri, folder, tracking)
+                os.replace(folder, target)
             log.info(
                 "downloaded registry model",
                 extra={"uri": uri, "version": resolved.version, "path": str(target)},
@@ -272,8 +267,6 @@ def _fetch_registry(
             )
             if attempt < attempts:
                 time.sleep(backoff * 2 ** (attempt - 1))
-        finally:
-            shutil.rmtree(staging, ignore_errors=True)
     raise SourceError(f"downloading {resolved.pinned_uri} failed after {attempts} attempts: {last}")
 
 

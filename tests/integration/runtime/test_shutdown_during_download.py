@@ -1,4 +1,5 @@
-"""SIGTERM while `sextant serve` downloads a large model: it stops at once, and says so."""
+"""SIGTERM while `sextant serve` downloads a large model: it stops at once, says so, and
+leaves no partial download behind in the cache."""
 
 from __future__ import annotations
 
@@ -8,7 +9,6 @@ import signal
 import threading
 import time
 from collections.abc import Iterator
-from pathlib import Path
 
 import httpx
 import pytest
@@ -67,6 +67,8 @@ def test_sigterm_during_a_model_download_exits_at_once_with_a_clear_log(
     assert Trickle.started.wait(30), "the download never started"
     time.sleep(0.5)  # well inside the download (about 10 of 3,200 chunks)
     assert httpx.get(f"{server.url}/v2/health/ready", timeout=2).status_code == 503
+    cache = server.log_path.parent / "cache"
+    assert list(cache.rglob(".partial-*")), "the download writes under a temporary name"
 
     sent = time.monotonic()
     os.kill(server.process.pid, signal.SIGTERM)
@@ -79,5 +81,5 @@ def test_sigterm_during_a_model_download_exits_at_once_with_a_clear_log(
     log = server.log()
     assert "stopped while the model was loading: abandoning the download" in log
     assert "model loaded" not in log
-    partial = list(Path(server.log_path.parent / "cache").rglob("model.onnx"))
-    assert partial == []  # no half-downloaded model is ever left under its final name
+    assert list(cache.rglob("model.onnx")) == []  # never a half model under its final name
+    assert list(cache.rglob(".partial-*")) == []  # nor under its temporary one
