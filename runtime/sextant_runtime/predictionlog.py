@@ -91,10 +91,11 @@ class PredictionLog:
         self._packer = logentries.EntryPacker(self.key, settings.max_length, static)
         self._quiet: bool | None = None  # does this Redis take CLIENT REPLY OFF? (on connect)
         # One record per inference batch (logentries.Record); the bound counts entries:
-        # queued by the producer (the inference thread), taken by the writer, each counter
-        # written by one thread only.
+        # queued by the producers (the inference thread, and the event loop for responses
+        # served from the cache) under a lock, taken by the writer thread alone.
         self._buffer: collections.deque[logentries.Record] = collections.deque()
         self._queued = 0
+        self._queued_lock = threading.Lock()
         self._taken = 0
         self._wake = threading.Event()
         self._stopping = False
@@ -154,7 +155,8 @@ class PredictionLog:
 
     def _push(self, record: logentries.Record) -> None:
         self._buffer.append(record)
-        self._queued += len(record[1])
+        with self._queued_lock:
+            self._queued += len(record[1])
         # Wake the writer for a full batch only; else it comes every flush interval. A
         # wake-up per entry would cost a write (syscalls, GIL hand-offs) per entry.
         if self._queued - self._taken >= self._full:

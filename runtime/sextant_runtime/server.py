@@ -212,15 +212,20 @@ class InferenceServer:
                 await self.enricher.enrich(request)
             timeout = _timeout(request.parameters, header)
             cache, cache_key, outputs = self.cache, b"", None
-            if cache is not None:  # a hit skips the batcher (and the prediction log)
+            prediction_log = self.prediction_log
+            if prediction_log is not None:
+                request_id = request.log_id = prediction_log.next_id()
+            if cache is not None:  # a hit skips the batcher
                 cache_key = cache.key(request)
                 outputs = await cache.get(cache_key)
             if outputs is None:
-                if self.prediction_log is not None:
-                    request_id = request.log_id = self.prediction_log.next_id()
                 outputs = await batcher.submit(request, timeout)
                 if cache is not None:
                     cache.put(cache_key, outputs)
+            elif request_id is not None and prediction_log is not None:
+                # Served traffic is logged whether inference ran or not, so drift checks
+                # and ground truth see every request, cached ones included.
+                prediction_log.enqueue(request_id, request.inputs, outputs)
             body, json_length = codec.encode(request, outputs)
         except InferenceError as err:
             return _error(err)

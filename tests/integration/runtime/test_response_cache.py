@@ -1,5 +1,6 @@
 """`sextant serve --response-cache-url` on a real Redis: hits skip the batcher, entries
-never cross model versions, expire with the TTL, and Redis down never fails a request."""
+never cross model versions, expire with the TTL, hits are in the prediction log, and
+Redis down never fails a request."""
 
 from __future__ import annotations
 
@@ -104,3 +105,35 @@ def test_redis_down_serves_every_request_and_counts_errors(serve: Serve, tmp_pat
     assert cached(server, "error") == 20
     assert cached(server, "hit") == 0
     assert "response cache unavailable" in server.log()
+
+
+def test_hits_are_in_the_prediction_log_like_any_served_request(
+    serve: Serve, tmp_path: Path, redis_server: LocalRedis
+) -> None:
+    path = model_files.onnx_linear(tmp_path / "linear.onnx")
+    server = serve(
+        path,
+        "--response-cache-url",
+        redis_server.url,
+        "--prediction-log-url",
+        redis_server.url,
+        "--prediction-log-sample-rate",
+        "1.0",
+        name="logged-cache",
+    )
+    client = redis.Redis.from_url(redis_server.url)
+    miss = server.infer(ROW)
+    wait_for(lambda: client.keys("sextant:cache:logged-cache:1:*"), timeout=5, what="the entry")
+    hit = server.infer(ROW)
+    assert (cached(server, "miss"), cached(server, "hit")) == (1, 1)
+    ids = [miss.headers["sextant-request-id"], hit.headers["sextant-request-id"]]
+    assert ids[0] != ids[1]
+
+    def logged() -> list[bytes] | None:
+        entries = client.xrange("sextant:predictions:logged-cache")
+        found = [fields[b"id"] for _, fields in entries]
+        return found if len(found) == 2 else None
+
+    assert wait_for(logged, timeout=10, what="both requests in the log") == [
+        i.encode() for i in ids
+    ]
