@@ -106,18 +106,6 @@ def test_unreachable_redis_is_a_condition_and_the_view_recovers_when_it_answers(
     view_when(kube, namespace, "RedisUnavailable", "False", "RedisReachable")
 
 
-def test_an_s3_source_is_named_as_unsupported_and_gets_no_cronjob(
-    kube: KubeAccess, sextant_operator: LocalOperator, redis_server: LocalRedis, namespace: str
-) -> None:
-    body = manifest(namespace, redis_server.url)
-    body["spec"]["source"]["uri"] = "s3://bucket/users.parquet"  # type: ignore[index]
-    apply(kube, body)
-
-    fv = view_when(kube, namespace, "SourceUnavailable", "True", "UnsupportedSource")
-    assert "s3://" in condition(fv, "Ready")["message"]
-    assert get(kube, namespace, "cronjob", "user-features-materialize") is None
-
-
 def test_a_password_secret_the_operator_may_not_read_is_named_in_status(
     kube: KubeAccess, sextant_operator: LocalOperator, redis_server: LocalRedis, namespace: str
 ) -> None:
