@@ -62,6 +62,9 @@ class Row:
     # The share of ceiling a server reaches if each request costs the floor's CPU on top of
     # its row's inference, all on one core: floor / (floor + ceiling).
     one_core_bound: float
+    # Server process CPU (every thread) per request over the measured window.
+    cpu_us_per_request: float
+    floor_cpu_us_per_request: float
 
 
 def ceiling(model: Path, seconds: float) -> tuple[float, float]:
@@ -168,6 +171,11 @@ class Server:
             raise RuntimeError(f"no batch metrics at {self.url}/metrics")
         return float(total[1]), float(count[1])
 
+    def cpu_seconds(self) -> float:
+        """User + system CPU of the server process so far (all its threads)."""
+        fields = Path(f"/proc/{self.proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
     def stop(self) -> None:
         self.proc.terminate()
         self.proc.wait(timeout=60)
@@ -206,20 +214,23 @@ def _ms(text: str) -> float:
 
 def measure(
     argv: list[str], port: int, script: Path, *, connections: int, seconds: float, work: Path
-) -> tuple[float, float, float, float, int]:
-    """One fresh server, a 2 s warm-up, one measured wrk run: (req/s, p50, p99, batch, errors).
-    The mean batch is 0 for the floor, which has no metrics."""
+) -> tuple[float, ...]:
+    """One fresh server, a 2 s warm-up, one measured wrk run: (req/s, p50, p99, batch,
+    errors, server CPU µs per request). The mean batch is 0 for the floor (no metrics)."""
     server = Server(argv, port, work / f"serve-{port}.log")
     url = f"{server.url}/v2/models/mlp/infer"
     model = argv[0] != sys.executable
     try:
         wrk(url, script, connections, 2)
         total0, count0 = server.batches() if model else (0.0, 0.0)
+        cpu0 = server.cpu_seconds()
         rps, p50, p99, errors = wrk(url, script, connections, seconds)
+        cpu1 = server.cpu_seconds()
         total1, count1 = server.batches() if model else (0.0, 0.0)
     finally:
         server.stop()
-    return rps, p50, p99, (total1 - total0) / max(count1 - count0, 1), errors
+    cpu_us = (cpu1 - cpu0) / max(rps * seconds, 1) * 1e6
+    return rps, p50, p99, (total1 - total0) / max(count1 - count0, 1), errors, cpu_us
 
 
 def canned_response(model: Path, width: int, port: int, encoding: str, work: Path) -> list[str]:
@@ -240,9 +251,11 @@ def canned_response(model: Path, width: int, port: int, encoding: str, work: Pat
     return floor_argv(saved, port, answer.headers.get("inference-header-content-length"))
 
 
-def median_of(runs: list[tuple[float, float, float, float, int]]) -> tuple[float, ...]:
-    """Median req/s, p50, p99 and batch over the rounds, and the errors summed."""
-    return (*(statistics.median(r[i] for r in runs) for i in range(4)), sum(r[4] for r in runs))
+def median_of(runs: list[tuple[float, ...]]) -> tuple[float, ...]:
+    """Median req/s, p50, p99, batch and CPU per request over the rounds; errors summed."""
+    median = [statistics.median(r[i] for r in runs) for i in range(len(runs[0]))]
+    median[4] = sum(r[4] for r in runs)
+    return tuple(median)
 
 
 def main() -> None:
@@ -276,12 +289,13 @@ def main() -> None:
         floor = canned_response(model, layers[0], next(ports), args.encoding, work)
         before = ceiling(model, seconds / 2)
         results = []
-        floors: dict[int, float] = {}
+        floors: dict[int, tuple[float, float]] = {}  # req/s, CPU µs per request
         for delay in [float(d) for d in args.delays.split(",")]:
             for connections in concurrencies:
                 # The model's server and the floor alternate round by round, so that a
                 # busy moment of the machine hurts both alike.
-                runs, floor_runs = [], []
+                runs: list[tuple[float, ...]] = []
+                floor_runs: list[tuple[float, ...]] = []
                 for _ in range(args.rounds):
                     port = next(ports)
                     served = serve_argv(model, port, delay)
@@ -293,26 +307,29 @@ def main() -> None:
                         floor_runs.append(measure(floor, port, script, connections=connections,
                                                   seconds=seconds, work=work))  # fmt: skip
                 if floor_runs:
-                    floors[connections] = median_of(floor_runs)[0]
-                rps, p50, p99, mean_batch, errors = median_of(runs)
-                results.append((delay, connections, rps, p50, p99, mean_batch, int(errors)))
+                    floor_median = median_of(floor_runs)
+                    floors[connections] = (floor_median[0], floor_median[5])
+                rps, p50, p99, mean_batch, errors, cpu_us = median_of(runs)
+                results.append((delay, connections, rps, p50, p99, mean_batch, int(errors), cpu_us))
                 print(
                     f"{label} delay={delay} c={connections}: {rps:.0f} req/s p50 {p50:.2f} ms "
                     f"p99 {p99:.2f} ms batch {mean_batch:.1f} errors {errors} "
-                    f"(median of {len(runs)}); HTTP floor {floors[connections]:.0f} req/s",
+                    f"CPU {cpu_us:.0f} us/request (median of {len(runs)}); "
+                    "HTTP floor {:.0f} req/s, {:.0f} us".format(*floors[connections]),
                     file=sys.stderr,
                 )
         after = ceiling(model, seconds / 2)
         rows_per_s = statistics.mean([before[0], after[0]])
         batch1 = statistics.mean([before[1], after[1]])
         print(f"{label}: ceiling {before[0]:.0f} / {after[0]:.0f} rows/s", file=sys.stderr)
-        for delay, connections, rps, p50, p99, mean_batch, errors in results:
-            floor_rps = floors[connections]
+        for delay, connections, rps, p50, p99, mean_batch, errors, cpu_us in results:
+            floor_rps, floor_cpu_us = floors[connections]
             rows.append(Row(label, delay, connections, round(rps, 1), round(p50, 3), round(p99, 3),
                             round(mean_batch, 2), errors, round(rows_per_s, 1),
                             round(rps / rows_per_s, 3), round(batch1, 3), round(floor_rps, 1),
                             round(rps / floor_rps, 3),
-                            round(floor_rps / (floor_rps + rows_per_s), 3)))  # fmt: skip
+                            round(floor_rps / (floor_rps + rows_per_s), 3),
+                            round(cpu_us, 1), round(floor_cpu_us, 1)))  # fmt: skip
     out = ROOT / "bench" / "results"
     out.mkdir(exist_ok=True)
     (
@@ -326,8 +343,8 @@ def table(rows: list[Row]) -> str:
     lines = [
         "| model | max-delay-ms | concurrency | req/s | p50 ms | p99 ms | mean batch | errors "
         "| ceiling rows/s | share of ceiling | in-process batch-1 p50 ms | HTTP floor req/s "
-        "| share of floor | one-core bound |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+        "| share of floor | one-core bound | CPU µs/request | floor CPU µs/request |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in rows:
         lines.append(
@@ -335,7 +352,8 @@ def table(rows: list[Row]) -> str:
             f"| {r.p50_ms:.2f} | {r.p99_ms:.2f} | {r.mean_batch:.1f} | {r.errors} "
             f"| {r.ceiling_rows_per_s:,.0f} | {r.share_of_ceiling:.0%} "
             f"| {r.inprocess_batch1_p50_ms:.3f} | {r.floor_requests_per_s:,.0f} "
-            f"| {r.share_of_floor:.0%} | {r.one_core_bound:.0%} |"
+            f"| {r.share_of_floor:.0%} | {r.one_core_bound:.0%} | {r.cpu_us_per_request:.0f} "
+            f"| {r.floor_cpu_us_per_request:.0f} |"
         )
     return "\n".join(lines)
 
