@@ -35,3 +35,29 @@ def set_condition(
     if previous is None:
         return [*conditions, updated]
     return [updated if c.type == type_ else c for c in conditions]
+
+
+def set_feature_condition(
+    conditions: list[Condition],
+    type_: str,
+    *,
+    working: tuple[str, str] | None,
+    problem: tuple[str, str] | None,
+    generation: int | None,
+    now: datetime | None = None,
+) -> list[Condition]:
+    """The condition of an opt-in field (ResponseCache, PredictionLog, FeaturesResolved):
+    absent while the field is off (`working` None), False with `problem` (reason, message)
+    when it cannot work, else True with `working` (reason, message)."""
+    if working is None:
+        return [c for c in conditions if c.type != type_]
+    status, (reason, message) = (False, problem) if problem is not None else (True, working)
+    return set_condition(
+        conditions,
+        type_,
+        status=status,
+        reason=reason,
+        message=message,
+        generation=generation,
+        now=now,
+    )

@@ -19,7 +19,7 @@ from pydantic import ValidationError
 
 from sextant_operator.api import API_VERSION, Condition, FeatureView
 from sextant_operator.api.modeldeployment import ModelDeployment, ModelDeploymentStatus
-from sextant_operator.conditions import set_condition
+from sextant_operator.conditions import set_condition, set_feature_condition
 from sextant_operator.render.features import redis_url
 from sextant_operator.settings import OperatorSettings
 
@@ -96,29 +96,20 @@ def with_features_condition(
 ) -> list[Condition]:
     """`FeaturesResolved` as the resolution says; absent without spec.features."""
     lookup = md.spec.features
-    if lookup is None:
-        return [c for c in conditions if c.type != CONDITION]
-    generation = md.metadata.generation
-    if resolution.problem is not None:
-        return set_condition(
-            conditions,
-            CONDITION,
-            status=False,
-            reason=resolution.problem.reason,
-            message=resolution.problem.message,
-            generation=generation,
-            now=now,
+    working = None
+    if lookup is not None:
+        working = (
+            "Resolved",
+            f"requests carry {lookup.entity_input}; features come from FeatureView "
+            f"{lookup.feature_view} (onMissing {lookup.on_missing})",
         )
-    return set_condition(
+    problem = resolution.problem
+    return set_feature_condition(
         conditions,
         CONDITION,
-        status=True,
-        reason="Resolved",
-        message=(
-            f"requests carry {lookup.entity_input}; features come from FeatureView "
-            f"{lookup.feature_view} (onMissing {lookup.on_missing})"
-        ),
-        generation=generation,
+        working=working,
+        problem=None if problem is None else (problem.reason, problem.message),
+        generation=md.metadata.generation,
         now=now,
     )
 

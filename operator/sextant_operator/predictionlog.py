@@ -13,7 +13,7 @@ from typing import Any
 from sextant import serving
 from sextant_operator.api import Condition
 from sextant_operator.api.modeldeployment import ModelDeployment, ModelDeploymentSpec
-from sextant_operator.conditions import set_condition
+from sextant_operator.conditions import set_feature_condition
 from sextant_operator.settings import OperatorSettings
 
 CONDITION = "PredictionLog"
@@ -49,32 +49,26 @@ def with_prediction_log_condition(
 ) -> list[Condition]:
     """`PredictionLog` True (logging) or False (no Redis URL); absent when the field is."""
     log = md.spec.prediction_log
-    generation = md.metadata.generation
-    if log is None:
-        return [c for c in conditions if c.type != CONDITION]
-    if not settings.redis_url:
-        return set_condition(
-            conditions,
-            CONDITION,
-            status=False,
-            reason="RedisNotConfigured",
-            message=(
-                "spec.predictionLog is set, but the operator has no Redis URL "
-                "(--redis-url / SEXTANT_REDIS_URL, chart value operator.redisUrl): "
-                "nothing is logged"
-            ),
-            generation=generation,
-            now=now,
+    working = None
+    if log is not None:
+        working = (
+            "Logging",
+            f"{log.sample_rate:g} of requests go to the Redis stream "
+            f"{stream_key(md.metadata.name or '')} (about {log.max_length} entries kept)",
         )
-    return set_condition(
+    problem = None
+    if not settings.redis_url:
+        problem = (
+            "RedisNotConfigured",
+            "spec.predictionLog is set, but the operator has no Redis URL "
+            "(--redis-url / SEXTANT_REDIS_URL, chart value operator.redisUrl): "
+            "nothing is logged",
+        )
+    return set_feature_condition(
         conditions,
         CONDITION,
-        status=True,
-        reason="Logging",
-        message=(
-            f"{log.sample_rate:g} of requests go to the Redis stream "
-            f"{stream_key(md.metadata.name or '')} (about {log.max_length} entries kept)"
-        ),
-        generation=generation,
+        working=working,
+        problem=problem,
+        generation=md.metadata.generation,
         now=now,
     )

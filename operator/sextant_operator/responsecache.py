@@ -11,7 +11,7 @@ from datetime import datetime
 
 from sextant_operator.api import Condition
 from sextant_operator.api.modeldeployment import ModelDeployment
-from sextant_operator.conditions import set_condition
+from sextant_operator.conditions import set_feature_condition
 from sextant_operator.settings import OperatorSettings
 
 CONDITION = "ResponseCache"
@@ -25,32 +25,24 @@ def with_response_cache_condition(
 ) -> list[Condition]:
     """`ResponseCache` True (caching) or False (no Redis URL); absent while it is off."""
     cache = md.spec.runtime.cache
-    generation = md.metadata.generation
-    if not cache.enabled:
-        return [c for c in conditions if c.type != CONDITION]
+    problem = None
     if not settings.redis_url:
-        return set_condition(
-            conditions,
-            CONDITION,
-            status=False,
-            reason="RedisNotConfigured",
-            message=(
-                "spec.runtime.cache.enabled is true, but the operator has no Redis URL "
-                "(--redis-url / SEXTANT_REDIS_URL, chart value operator.redisUrl): "
-                "responses are not cached"
-            ),
-            generation=generation,
-            now=now,
+        problem = (
+            "RedisNotConfigured",
+            "spec.runtime.cache.enabled is true, but the operator has no Redis URL "
+            "(--redis-url / SEXTANT_REDIS_URL, chart value operator.redisUrl): "
+            "responses are not cached",
         )
-    return set_condition(
+    working = (
+        "Caching",
+        f"responses are cached in the operator's Redis for {cache.ttl}, keyed by model "
+        "version and input tensors (hits and misses: sextant_response_cache_requests_total)",
+    )
+    return set_feature_condition(
         conditions,
         CONDITION,
-        status=True,
-        reason="Caching",
-        message=(
-            f"responses are cached in the operator's Redis for {cache.ttl}, keyed by model "
-            "version and input tensors (hits and misses: sextant_response_cache_requests_total)"
-        ),
-        generation=generation,
+        working=working if cache.enabled else None,
+        problem=problem,
+        generation=md.metadata.generation,
         now=now,
     )
