@@ -110,25 +110,14 @@ def render_cronjob(dm: DriftMonitor, settings: OperatorSettings, redis_url: str)
         # A failed check's reason (the log's tail) becomes the termination message, which
         # the operator puts in the Ready condition.
         "terminationMessagePolicy": "FallbackToLogsOnError",
-        "securityContext": {
-            "allowPrivilegeEscalation": False,
-            "readOnlyRootFilesystem": True,
-            "runAsNonRoot": True,
-            "capabilities": {"drop": ["ALL"]},
-        },
+        "securityContext": rc.container_security_context(),
         "volumeMounts": mounts,
     }
     pod_spec = {
         "restartPolicy": "Never",
         "automountServiceAccountToken": False,
         "enableServiceLinks": False,
-        "securityContext": {
-            "runAsNonRoot": True,
-            "runAsUser": rc.RUNTIME_UID,
-            "runAsGroup": rc.RUNTIME_UID,
-            "fsGroup": rc.RUNTIME_UID,
-            "seccompProfile": {"type": "RuntimeDefault"},
-        },
+        "securityContext": rc.pod_security_context(),
         "containers": [container],
         "volumes": volumes,
     }

@@ -16,6 +16,7 @@ from typing import Any
 from sextant_operator import labels
 from sextant_operator.api import API_VERSION
 from sextant_operator.api.featureview import FeatureView
+from sextant_operator.render import runtime_contract as rc
 from sextant_operator.render.s3env import s3_env
 
 FEATURE_VIEW_LABEL = f"{labels.GROUP}/feature-view"
@@ -23,7 +24,6 @@ MANIFEST_ANNOTATION = f"{labels.GROUP}/feature-view-manifest"
 MANIFEST_DIR = "/etc/sextant"
 MANIFEST_FILE = "featureview.json"
 DATA_ROOT = "/mnt/data"
-RUNTIME_UID = 65532  # the runtime image's non-root user
 PASSWORD_ENV = "SEXTANT_REDIS_PASSWORD"  # `sextant materialize --redis-password`
 JOB_BACKOFF_LIMIT = 2
 HISTORY_LIMIT = 3
@@ -160,13 +160,7 @@ def _pod_spec(fv: FeatureView, image: str, redis_url: str, shards: int) -> dict[
         "restartPolicy": "Never",
         "automountServiceAccountToken": False,  # the job never talks to the API server
         "enableServiceLinks": False,
-        "securityContext": {
-            "runAsNonRoot": True,
-            "runAsUser": RUNTIME_UID,
-            "runAsGroup": RUNTIME_UID,
-            "fsGroup": RUNTIME_UID,
-            "seccompProfile": {"type": "RuntimeDefault"},
-        },
+        "securityContext": rc.pod_security_context(),
         "containers": [
             {
                 "name": "materialize",
@@ -181,12 +175,7 @@ def _pod_spec(fv: FeatureView, image: str, redis_url: str, shards: int) -> dict[
                 "env": env,
                 # The CLI's last error line becomes the Job's failure reason in status.
                 "terminationMessagePolicy": "FallbackToLogsOnError",
-                "securityContext": {
-                    "allowPrivilegeEscalation": False,
-                    "readOnlyRootFilesystem": True,
-                    "runAsNonRoot": True,
-                    "capabilities": {"drop": ["ALL"]},
-                },
+                "securityContext": rc.container_security_context(),
                 "volumeMounts": mounts,
             }
         ],

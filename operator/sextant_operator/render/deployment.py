@@ -68,13 +68,7 @@ def _pod_spec(ctx: RenderContext, track: str) -> dict[str, Any]:
         "automountServiceAccountToken": False,
         "enableServiceLinks": False,
         "terminationGracePeriodSeconds": TERMINATION_GRACE_SECONDS,
-        "securityContext": {
-            "runAsNonRoot": True,
-            "runAsUser": rc.RUNTIME_UID,
-            "runAsGroup": rc.RUNTIME_UID,
-            "fsGroup": rc.RUNTIME_UID,
-            "seccompProfile": {"type": "RuntimeDefault"},
-        },
+        "securityContext": rc.pod_security_context(),
         "containers": [_container(ctx, track, mounts)],
         "volumes": volumes,
     }
@@ -100,12 +94,7 @@ def _container(ctx: RenderContext, track: str, mounts: list[dict[str, Any]]) -> 
         "livenessProbe": {**get(rc.LIVE_PATH), "periodSeconds": 10, "failureThreshold": 6},
         "lifecycle": {"preStop": {"sleep": {"seconds": PRE_STOP_SLEEP_SECONDS}}},
         "resources": _resources(ctx),
-        "securityContext": {
-            "allowPrivilegeEscalation": False,
-            "readOnlyRootFilesystem": True,
-            "runAsNonRoot": True,
-            "capabilities": {"drop": ["ALL"]},
-        },
+        "securityContext": rc.container_security_context(),
         "volumeMounts": mounts,
     }
 

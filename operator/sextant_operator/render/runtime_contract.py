@@ -27,6 +27,28 @@ PVC_ROOT = "/mnt/models"
 RUNTIME_UID = 65532  # the runtime image's non-root user
 
 
+def pod_security_context() -> dict[str, Any]:
+    """Pods of the runtime image (servers and jobs): non-root as the image's user, the
+    runtime's default seccomp profile; Pod Security "restricted" admits them."""
+    return {
+        "runAsNonRoot": True,
+        "runAsUser": RUNTIME_UID,
+        "runAsGroup": RUNTIME_UID,
+        "fsGroup": RUNTIME_UID,
+        "seccompProfile": {"type": "RuntimeDefault"},
+    }
+
+
+def container_security_context() -> dict[str, Any]:
+    """Its containers: no privilege escalation, no capabilities, a read-only root."""
+    return {
+        "allowPrivilegeEscalation": False,
+        "readOnlyRootFilesystem": True,
+        "runAsNonRoot": True,
+        "capabilities": {"drop": ["ALL"]},
+    }
+
+
 def runtime_env(ctx: RenderContext, track: str) -> list[dict[str, Any]]:
     """Serving options and the metric labels (model, version, track) as environment."""
     runtime = ctx.md.spec.runtime
