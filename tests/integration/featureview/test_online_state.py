@@ -11,7 +11,7 @@ import pytest
 from sextant.devenv.process import free_port
 from sextant.devenv.redis import LocalRedis
 from sextant_operator.featureview import online
-from tests.integration.featureview.data import NAME, materialized, write_users
+from tests.integration.featureview.data import NAME, NOW, materialized, write_users
 
 
 def test_the_run_summary_and_live_entity_count_come_back_as_written(
@@ -34,8 +34,9 @@ def test_entities_leave_the_count_when_their_values_expire(
 ) -> None:
     namespace = f"t{uuid.uuid4().hex[:8]}"
     materialized(redis_server.url, namespace, write_users(tmp_path / "u.parquet"))
-    # a's latest value is 10 minutes old and b's 5: 23h52m from now only b is left.
-    later = datetime.now(UTC) + timedelta(hours=23, minutes=52)
+    # a's latest value is 10 minutes older than the table's clock and b's 5: 23h52m after
+    # that clock only b is left. (Not after now: the table was written at collection.)
+    later = NOW + timedelta(hours=23, minutes=52)
     state = online.read_state(
         redis_server.url, None, namespace=namespace, name=NAME, shards=1, now=later
     )
