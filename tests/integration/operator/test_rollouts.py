@@ -104,8 +104,12 @@ def test_abort_returns_to_stable_and_a_reapplied_spec_does_not_restart(
         timeout=60,
         what="only the stable Deployment, at full size",
     )
-    md = wait_condition(kube, ro_namespace, "fraud", type_="RolloutAborted")
-    assert condition(md, "Ready")["status"] == "True"
+    wait_condition(kube, ro_namespace, "fraud", type_="RolloutAborted")
+    # Ready again once stable's replica that made room for the canary is back (Ready counts
+    # every replica); aborted is a served state, not a degraded one.
+    md = wait_condition(kube, ro_namespace, "fraud", type_="Ready")
+    assert condition(md, "RolloutAborted")["status"] == "True"
+    assert md["status"]["phase"] != "Degraded"
     apply_md(kube, ro_namespace, "fraud", spec(MODEL_B, CANARY, replicas=2))  # GitOps re-apply
     md = get(kube, ro_namespace, "modeldeployment", "fraud") or {}
     assert md["status"]["rollout"]["state"] == "Aborted"
