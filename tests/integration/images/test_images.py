@@ -17,7 +17,7 @@ import pytest
 
 from sextant.devenv import images
 from sextant.devenv.process import free_port
-from tests.polling import wait_for
+from tests.integration.images.containers import serving
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
 IRIS = REPO_ROOT / "examples" / "models" / "iris.onnx"
@@ -127,33 +127,14 @@ def test_operator_image_has_kopf_and_neither_torch_nor_onnxruntime(
 
 @pytest.fixture
 def served_iris(podman: images.Podman, built: dict[str, images.BuiltImage]) -> Iterator[str]:
-    port = free_port()
-    name = f"sextant-test-iris-{port}"
-    podman.run(
-        "run", "--detach", "--rm", "--pull=never", f"--name={name}",
-        "--network=host", "--read-only", "--tmpfs=/tmp", "--cap-drop=ALL",
-        "--security-opt=no-new-privileges", f"--volume={IRIS}:/models/iris.onnx:ro",
+    with serving(
+        podman,
         built["sextant-runtime"].reference,
-        "serve", "/models/iris.onnx", "--name", "iris", "--host", "127.0.0.1",
-        "--port", str(port), "--max-batch-size", "8",
-    )  # fmt: skip
-    url = f"http://127.0.0.1:{port}"
-    try:
-        try:
-            wait_for(lambda: _ready(url), timeout=60, what="the runtime container to be ready")
-        except AssertionError as error:
-            logs = podman.run("logs", name, check=False)
-            raise AssertionError(f"{error}\n{logs.stdout[-3000:]}{logs.stderr[-3000:]}") from None
+        [f"--volume={IRIS}:/models/iris.onnx:ro"],
+        ["/models/iris.onnx", "--name", "iris", "--max-batch-size", "8"],
+        timeout=60,
+    ) as url:
         yield url
-    finally:
-        podman.run("stop", "--time=10", name, check=False)
-
-
-def _ready(url: str) -> bool:
-    try:
-        return httpx.get(f"{url}/v2/health/ready", timeout=2).status_code == 200
-    except httpx.HTTPError:
-        return False
 
 
 def test_runtime_serves_iris_read_only_as_non_root(served_iris: str) -> None:

@@ -11,10 +11,9 @@ import httpx
 import pytest
 
 from sextant.devenv import images
-from sextant.devenv.process import free_port
 from sextant.devenv.s3 import LocalS3
+from tests.integration.images.containers import serving
 from tests.integration.images.test_images import built, podman  # noqa: F401 - fixtures
-from tests.polling import wait_for
 
 IRIS = Path(__file__).resolve().parents[3] / "examples" / "models" / "iris.onnx"
 
@@ -35,35 +34,15 @@ def served_from_s3(
 ) -> Iterator[str]:
     s3_server.create_bucket("image-models")
     uri = s3_server.put("image-models", "iris/v1/iris.onnx", IRIS)
-    port = free_port()
-    name = f"sextant-test-s3-{port}"
     env = {**s3_server.env(), "AWS_ENDPOINT_URL_S3": s3_server.endpoint}
-    env_flags = [f"--env={key}={value}" for key, value in env.items()]
-    podman.run(
-        "run", "--detach", "--rm", "--pull=never", f"--name={name}",
-        "--network=host", "--read-only", "--tmpfs=/tmp", "--cap-drop=ALL",
-        "--security-opt=no-new-privileges", *env_flags,
+    with serving(
+        podman,
         built["sextant-runtime"].reference,
-        "serve", uri, "--name", "iris", "--host", "127.0.0.1", "--port", str(port),
-        "--cache-dir", "/tmp/models",
-    )  # fmt: skip
-    url = f"http://127.0.0.1:{port}"
-    try:
-        try:
-            wait_for(lambda: _ready(url), timeout=90, what="the runtime container to be ready")
-        except AssertionError as error:
-            logs = podman.run("logs", name, check=False)
-            raise AssertionError(f"{error}\n{logs.stdout[-3000:]}{logs.stderr[-3000:]}") from None
+        [f"--env={key}={value}" for key, value in env.items()],
+        [uri, "--name", "iris", "--cache-dir", "/tmp/models"],
+        timeout=90,
+    ) as url:
         yield url
-    finally:
-        podman.run("stop", "--time=10", name, check=False)
-
-
-def _ready(url: str) -> bool:
-    try:
-        return httpx.get(f"{url}/v2/health/ready", timeout=2).status_code == 200
-    except httpx.HTTPError:
-        return False
 
 
 def test_the_runtime_image_serves_a_model_from_s3(served_from_s3: str) -> None:
