@@ -60,8 +60,11 @@ class Pending:
 class BatchObserver:
     """Hooks for metrics; the default does nothing."""
 
-    def batch_done(self, batch: list[Pending], started: float, outputs: Outputs | None) -> None:
-        """Called on the inference thread after each batch (outputs None when it failed)."""
+    def batch_done(
+        self, batch: list[Pending], started: float, inputs: Outputs, outputs: Outputs | None
+    ) -> None:
+        """Called on the inference thread after each batch: its inputs and outputs, every
+        request's rows in order along axis 0 (outputs None when it failed)."""
 
 
 class Batcher:
@@ -289,14 +292,17 @@ class Batcher:
 
     def _execute(self, batch: list[Pending]) -> None:
         started = time.monotonic()
+        inputs: Outputs = {}
         outputs: Outputs | None = None
         results: list[Outputs] | InferenceError
         try:
             if len(batch) == 1:
-                outputs = self.backend.predict(batch[0].request.inputs)
+                inputs = batch[0].request.inputs
+                outputs = self.backend.predict(inputs)
                 results = [outputs]
             else:
-                outputs = self.backend.predict(concatenate(batch))
+                inputs = concatenate(batch)
+                outputs = self.backend.predict(inputs)
                 results = split(outputs, [p.request.rows for p in batch])
         except InferenceError as err:
             results = err
@@ -306,7 +312,7 @@ class Batcher:
         self._loop.call_soon_threadsafe(self._deliver, batch, results)
         try:
             self._observer.batch_done(
-                batch, started, None if isinstance(results, InferenceError) else outputs
+                batch, started, inputs, None if isinstance(results, InferenceError) else outputs
             )
         except Exception:  # metrics must never fail requests
             log.exception("batch observer failed")

@@ -15,6 +15,7 @@ byte length, and its bytes are the JSON text of its values. `decode()` reads it 
 
 from __future__ import annotations
 
+import itertools
 import math
 import operator
 from collections.abc import Mapping, Sequence
@@ -25,17 +26,24 @@ import orjson
 
 JSON_DTYPE = "json"
 
-# What the log buffers: one inference batch's sampled requests. (time, ids, each entry's
-# inputs, the batch's outputs, each entry's first and end row in them); starts and ends
-# are None when the outputs are the one entry's own.
+# What the log buffers: one inference batch's sampled requests. (time, ids, the batch's
+# inputs, its outputs, each entry's first and end row in both); starts and ends are None
+# when the tensors hold the entries' rows only, in order, the same rows each (a lone
+# entry: all of them, whatever their shape).
 Record = tuple[
     float,
     list[str],
-    list[Mapping[str, Any]],
+    Mapping[str, Any],
     Mapping[str, Any],
     list[int] | None,
     list[int] | None,
 ]
+INPUTS, OUTPUTS = "inputs", "outputs"
+
+
+def _part(record: Record, part: str) -> Mapping[str, Any]:
+    """A record's INPUTS or OUTPUTS."""
+    return record[2] if part == INPUTS else record[3]
 
 
 def _bulk(value: bytes) -> bytes:
@@ -92,56 +100,77 @@ class EntryPacker:
         """(ZADD of every entry's id, scored by time, to the sorted set `index`; the XADDs
         of every entry but the last; the last entry's XADD), so a caller can ask for the
         reply of that one command only."""
+        dense = self._dense(records)
+        if dense is not None:
+            count, packed, width, members = dense
+            return self._zadd(index, count) + members, packed[:-width], packed[-width:]
         entries = Entries(records)
         if not entries.ids:
             return b"", b"", b""
         n = len(entries.ids) - 1
-        packed = self._uniform(entries, n) if n else b""
-        if packed is None:  # entries unlike each other: one at a time
-            packed = b"".join([self._one(entries, i) for i in range(n)])
-        zadd = b"*%d\r\n%s%s" % (2 + 2 * len(entries.ids), _bulk(b"ZADD"), _bulk(index.encode()))
-        return zadd + entries.members(), packed, self._one(entries, n)
+        uniform = self._uniform(entries, n) if n else b""
+        # Entries unlike each other: one at a time.
+        packed = b"".join([self._one(entries, i) for i in range(n)]) if uniform is None else uniform
+        return self._zadd(index, n + 1) + entries.members(), packed, self._one(entries, n)
 
-    def _one(self, entries: Entries, i: int) -> bytes:
-        return self._xadd(
-            entries.ids[i].encode(), entries.times[i], entries.inputs[i], entries.outputs_of(i)
+    @staticmethod
+    def _zadd(index: str, count: int) -> bytes:
+        return b"*%d\r\n%s%s" % (2 + 2 * count, _bulk(b"ZADD"), _bulk(index.encode()))
+
+    def _dense(self, records: Sequence[Record]) -> tuple[int, bytes, int, bytes] | None:
+        """(entries, their XADDs as the rows of one byte matrix, a row's width, their ZADD
+        members) when every record holds its entries' rows only (starts None) and all
+        entries have the same rows, tensors and id width; else None.
+
+        The common case at sample rate 1.0, so it is the lean one: a few list passes over
+        the records and one numpy copy per tensor, nothing per entry in the interpreter.
+        """
+        if not records or any(record[4] is not None for record in records):
+            return None
+        counts = [len(record[1]) for record in records]
+        try:
+            id_matrix = _id_matrix(records)
+            times = _time_matrix(records, counts)
+            tensors = {part: _dense_tensors(records, part, counts) for part in (INPUTS, OUTPUTS)}
+            rows = _entry_rows(tensors, len(id_matrix))
+        except (KeyError, ValueError, TypeError, AttributeError, ZeroDivisionError):
+            return None
+        packed = self._rows(id_matrix, times, tensors[INPUTS], tensors[OUTPUTS], rows)
+        return (
+            len(id_matrix),
+            packed,
+            len(packed) // len(id_matrix),
+            _members(times, id_matrix, rows),
         )
 
-    def _uniform(self, entries: Entries, n: int) -> bytes | None:
-        """The first n entries packed as the rows of one byte matrix (numpy does the
-        per-entry work), when they have the same tensors, rows and id length; else None."""
-        rows = entries.alike(n)
-        if rows is None:
-            return None
-        names = list(entries.inputs[0])
-        try:
-            stacked_in = [np.stack([tensors[name] for tensors in entries.inputs[:n]])
-                          for name in names]  # fmt: skip
-            stacked_out = entries.stacked_outputs(n, rows)
-            if any(a.dtype.kind in "OSUV" for a in [*stacked_in, *stacked_out.values()]):
-                raise ValueError("strings: each entry's layout is its own")
-            in_parts = [_matrix(a, n) for a in stacked_in]
-            out_parts = [_matrix(a, n) for a in stacked_out.values()]
-        except (KeyError, ValueError, IndexError, AttributeError, TypeError):
-            return None
+    def _rows(
+        self,
+        ids: np.ndarray,
+        times: np.ndarray,
+        inputs: Mapping[str, np.ndarray],
+        outputs: Mapping[str, np.ndarray],
+        rows: int,
+    ) -> bytes:
+        """XADDs of alike entries as the rows of one byte matrix: their ids and times as
+        byte matrices, each tensor as their rows laid end to end, `rows` rows each."""
+        n = len(ids)
+        # An entry's tensors have its rows: the arrays' shape past their first axis.
         layout = orjson.dumps(
             {
-                "inputs": [[k, a.dtype.str, list(a.shape[1:])]
-                           for k, a in zip(names, stacked_in, strict=True)],
-                "outputs": [[k, a.dtype.str, [rows, *a.shape[1:]]]
-                            for k, a in stacked_out.items()],
+                part: [[k, a.dtype.str, [rows, *a.shape[1:]]] for k, a in tensors.items()]
+                for part, tensors in (("inputs", inputs), ("outputs", outputs))
             }
-        )  # fmt: skip
-        ids, id_width = entries.id_matrix(n)
-        times, time_width = entries.time_matrix(n)
+        )
+        in_parts = [_matrix(a, n) for a in inputs.values()]
+        out_parts = [_matrix(a, n) for a in outputs.values()]
         in_size = sum(part.shape[1] for part in in_parts)
         out_size = sum(part.shape[1] for part in out_parts)
         return _byte_rows(
             n,
             [
-                self._head + _bulk(b"id") + b"$%d\r\n" % id_width,
+                self._head + _bulk(b"id") + b"$%d\r\n" % ids.shape[1],
                 ids,
-                b"\r\n" + _bulk(b"time") + b"$%d\r\n" % time_width,
+                b"\r\n" + _bulk(b"time") + b"$%d\r\n" % times.shape[1],
                 times,
                 b"\r\n" + self._constants + _bulk(b"layout") + _bulk(layout) + _bulk(b"inputs")
                 + b"$%d\r\n" % in_size,
@@ -151,6 +180,30 @@ class EntryPacker:
                 b"\r\n",
             ],
         )  # fmt: skip
+
+    def _one(self, entries: Entries, i: int) -> bytes:
+        return self._xadd(
+            entries.ids[i].encode(),
+            entries.times[i],
+            entries.tensors_of(i, INPUTS),
+            entries.tensors_of(i, OUTPUTS),
+        )
+
+    def _uniform(self, entries: Entries, n: int) -> bytes | None:
+        """The first n entries packed as the rows of one byte matrix (numpy does the
+        per-entry work), when they have the same tensors, rows and id length; else None."""
+        rows = entries.alike(n)
+        if rows is None:
+            return None
+        try:
+            stacked_in = entries.stacked(INPUTS, n, rows)
+            stacked_out = entries.stacked(OUTPUTS, n, rows)
+            if any(a.dtype.kind in "OSUV" for a in [*stacked_in.values(), *stacked_out.values()]):
+                raise ValueError("strings: each entry's layout is its own")
+            ids, times = entries.id_matrix(n), entries.time_matrix(n)
+            return self._rows(ids, times, stacked_in, stacked_out, rows)
+        except (KeyError, ValueError, IndexError, AttributeError, TypeError):
+            return None
 
     def xadd(self, request_id: str, at: float, inputs: Any, outputs: Any) -> bytes:
         return self._xadd(request_id.encode(), _time(at), inputs, outputs)
@@ -179,52 +232,47 @@ class EntryPacker:
 
 
 class Entries:
-    """The entries of a writer's batch of records, flattened: ids, times, inputs, and
-    where each entry's rows are in its record's outputs."""
+    """The entries of a writer's batch of records, flattened: ids, times, and where each
+    entry's rows are in its record's tensors."""
 
     def __init__(self, records: Sequence[Record]) -> None:
         self.records = records
         self.ids: list[str] = []
-        self.inputs: list[Mapping[str, Any]] = []
         self.times: list[bytes] = []
         self.record_of: list[int] = []
         self.index_in: list[int] = []
-        for number, (at, ids, inputs, _, _, _) in enumerate(records):
+        self.rows: list[int] = []  # each entry's rows
+        for number, (at, ids, _, outputs, starts, ends) in enumerate(records):
             self.ids += ids
-            self.inputs += inputs
             self.times += [_time(at)] * len(ids)  # a record's entries share their time
             self.record_of += [number] * len(ids)
             self.index_in += range(len(ids))
-        self.rows: list[int] = []  # each entry's rows
-        for _, ids, _, outputs, starts, ends in records:
-            if starts is None or ends is None:
-                self.rows += [_first_dimension(outputs)] * len(ids)
+            if starts is None or ends is None:  # the rows split evenly among the entries
+                self.rows += [_first_dimension(outputs) // max(len(ids), 1)] * len(ids)
             else:
                 self.rows += map(operator.sub, ends, starts)
 
-    def outputs_of(self, i: int) -> Mapping[str, Any]:
-        _, _, _, outputs, starts, ends = self.records[self.record_of[i]]
-        if starts is None or ends is None:
-            return outputs
+    def tensors_of(self, i: int, part: str) -> Mapping[str, Any]:
+        """Entry i's INPUTS or OUTPUTS: its rows of its record's tensors."""
+        record = self.records[self.record_of[i]]
+        tensors = _part(record, part)
+        starts, ends = record[4], record[5]
+        if len(record[1]) == 1 and starts is None:  # a lone entry: whatever its shapes
+            return tensors
         j = self.index_in[i]
-        return {name: value[starts[j] : ends[j]] for name, value in outputs.items()}
+        if starts is None or ends is None:
+            rows = self.rows[i]
+            return {name: value[j * rows : (j + 1) * rows] for name, value in tensors.items()}
+        return {name: value[starts[j] : ends[j]] for name, value in tensors.items()}
 
     def alike(self, n: int) -> int | None:
-        """The rows of each of the first n entries if all have the same rows, number of
-        inputs and id length (ASCII ids); else None."""
-        starts: list[int] = []
-        ends: list[int] = []
-        for _, _, _, _, record_starts, record_ends in self.records:
-            if record_starts is None or record_ends is None:
-                return None
-            starts += record_starts
-            ends += record_ends
-        # map() and set() keep these checks out of the interpreter's per-entry loop.
-        rows = set(map(operator.sub, ends[:n], starts[:n]))
+        """The rows of each of the first n entries if all have the same rows and id length
+        (ASCII ids); else None."""
+        # set() and map() keep these checks out of the interpreter's per-entry loop.
+        rows = set(self.rows[:n])
         ids = self.ids[:n]
         if (
             len(rows) != 1
-            or len(set(map(len, self.inputs[:n]))) != 1
             or len(set(map(len, ids))) != 1
             or len(set(map(len, self.times[:n]))) != 1
             or not "".join(ids).isascii()
@@ -232,32 +280,47 @@ class Entries:
             return None
         return int(rows.pop())
 
-    def stacked_outputs(self, n: int, rows: int) -> dict[str, np.ndarray]:
-        """Each output's rows of the first n entries, in entry order, one array each."""
-        names = list(self.records[0][3])
-        parts: dict[str, list[np.ndarray]] = {name: [] for name in names}
+    def stacked(self, part: str, n: int, rows: int) -> dict[str, np.ndarray]:
+        """Each tensor of INPUTS or OUTPUTS: the rows of the first n entries, in entry
+        order, one array each. KeyError when records have different tensors."""
+        names = list(_part(self.records[0], part))
+        pieces: dict[str, list[np.ndarray]] = {name: [] for name in names}
         taken = 0
-        for _, ids, _, outputs, starts, _ in self.records:
-            k = min(len(ids), n - taken)
+        for record in self.records:
+            tensors, starts = _part(record, part), record[4]
+            k = min(len(record[1]), n - taken)
             if k <= 0:
                 break
-            if list(outputs) != names:
-                raise KeyError("outputs differ between batches")
-            first = np.asarray(starts[:k])  # type: ignore[index]
-            index = first if rows == 1 else (first[:, None] + np.arange(rows)).ravel()
+            if list(tensors) != names:
+                raise KeyError("tensors differ between batches")
+            if starts is None:  # the entries' own rows: the tensors must have them all
+                index: Any = slice(0, k * rows)
+                whole = len(record[1]) * rows
+                if any(
+                    np.ndim(tensors[name]) == 0 or len(tensors[name]) != whole for name in names
+                ):
+                    raise ValueError("a record's tensors are not its entries' rows")
+            elif starts[k - 1] == starts[0] + (k - 1) * rows:
+                # Rows in order without gaps (starts only grow): a view, no copy.
+                index = slice(starts[0], starts[0] + k * rows)
+            else:
+                index = np.asarray(starts[:k])
+                if rows != 1:
+                    index = (index[:, None] + np.arange(rows)).ravel()
             for name in names:
-                parts[name].append(np.asarray(outputs[name])[index])
+                pieces[name].append(np.asarray(tensors[name])[index])
             taken += k
-        return {name: np.concatenate(arrays) for name, arrays in parts.items()}
+        if any(len({a.dtype for a in arrays}) != 1 for arrays in pieces.values()):
+            raise ValueError("dtypes differ: each entry's layout is its own")
+        return {name: np.concatenate(arrays) for name, arrays in pieces.items()}
 
-    def id_matrix(self, n: int) -> tuple[np.ndarray, int]:
-        width = len(self.ids[0])
-        joined = "".join(self.ids[:n]).encode()
-        return np.frombuffer(joined, np.uint8).reshape(n, width), width
+    def id_matrix(self, n: int) -> np.ndarray:
+        """The first n ids (one width, ASCII) as the rows of a byte matrix."""
+        return np.frombuffer("".join(self.ids[:n]).encode(), np.uint8).reshape(n, -1)
 
-    def time_matrix(self, n: int) -> tuple[np.ndarray, int]:
-        width = len(self.times[0])
-        return np.frombuffer(b"".join(self.times[:n]), np.uint8).reshape(n, width), width
+    def time_matrix(self, n: int) -> np.ndarray:
+        """The first n times (one width) as the rows of a byte matrix."""
+        return np.frombuffer(b"".join(self.times[:n]), np.uint8).reshape(n, -1)
 
     def members(self) -> bytes:
         """ZADD's score-member pairs: each `ID:ROWS` (index_member) scored by its time."""
@@ -269,23 +332,81 @@ class Entries:
             and len(set(map(len, self.times))) == 1
             and "".join(self.ids).isascii()
         ):
-            ids, id_width = self.id_matrix(n)
-            times, time_width = self.time_matrix(n)
-            suffix = b":%d" % rows.pop()
-            parts: list[bytes | np.ndarray] = [
-                b"$%d\r\n" % time_width,
-                times,
-                b"\r\n$%d\r\n" % (id_width + len(suffix)),
-                ids,
-                suffix + b"\r\n",
-            ]
-            return _byte_rows(n, parts)
+            return _members(self.time_matrix(n), self.id_matrix(n), rows.pop())
         return b"".join(
             [
                 _bulk(t) + _bulk(index_member(i, r).encode())
                 for t, i, r in zip(self.times, self.ids, self.rows, strict=True)
             ]
         )
+
+
+def _id_matrix(records: Sequence[Record]) -> np.ndarray:
+    """The records' ids as the rows of a byte matrix: ValueError unless they are ASCII
+    and of one width."""
+    ids = list(itertools.chain.from_iterable(record[1] for record in records))
+    widths = set(map(len, ids))
+    joined = "".join(ids)
+    if len(widths) != 1 or not joined.isascii() or not ids:
+        raise ValueError("ids of different widths, or not ASCII")
+    return np.frombuffer(joined.encode(), np.uint8).reshape(len(ids), widths.pop())
+
+
+def _time_matrix(records: Sequence[Record], counts: list[int]) -> np.ndarray:
+    """Each entry's time (its record's) as the rows of a byte matrix."""
+    stamps = [_time(record[0]) for record in records]
+    if len(set(map(len, stamps))) != 1:
+        raise ValueError("times of different widths")
+    matrix = np.frombuffer(b"".join(stamps), np.uint8).reshape(len(records), -1)
+    return np.repeat(matrix, counts, axis=0)
+
+
+def _entry_rows(tensors: Mapping[str, Mapping[str, np.ndarray]], n: int) -> int:
+    """The rows of each of n entries, which every tensor must agree on."""
+    lengths = {len(a) for part in tensors.values() for a in part.values()}
+    if not tensors[OUTPUTS] or len(lengths) != 1:
+        raise ValueError("no outputs, or tensors with different rows")
+    rows = lengths.pop() // n
+    if not rows or rows * n != len(next(iter(tensors[OUTPUTS].values()))):
+        raise ValueError("rows do not split among the entries")
+    return rows
+
+
+def _dense_tensors(
+    records: Sequence[Record], part: str, counts: list[int]
+) -> dict[str, np.ndarray]:
+    """Each tensor of INPUTS or OUTPUTS of dense records, concatenated: ValueError when
+    records disagree on a tensor's dtype or shape past the rows, or hold strings."""
+    names = list(_part(records[0], part))
+    if len({len(_part(record, part)) for record in records}) != 1:
+        raise KeyError("records have different tensors")
+    out: dict[str, np.ndarray] = {}
+    for name in names:
+        arrays = [_part(record, part)[name] for record in records]
+        dtypes = {array.dtype for array in arrays}
+        if len(dtypes) != 1 or dtypes.pop().kind in "OSUV":
+            raise ValueError("dtypes differ, or strings: each entry's layout is its own")
+        lengths = [len(array) for array in arrays]
+        # Each record's entries split its rows evenly.
+        if any(length % count for length, count in zip(lengths, counts, strict=True)):
+            raise ValueError("a record's rows do not split among its entries")
+        if len({length // count for length, count in zip(lengths, counts, strict=True)}) != 1:
+            raise ValueError("entries have different rows")
+        out[name] = np.concatenate(arrays)
+    return out
+
+
+def _members(times: np.ndarray, ids: np.ndarray, rows: int) -> bytes:
+    """ZADD's score-member pairs of alike entries from their time and id byte matrices."""
+    suffix = b":%d" % rows
+    parts: list[bytes | np.ndarray] = [
+        b"$%d\r\n" % times.shape[1],
+        times,
+        b"\r\n$%d\r\n" % (ids.shape[1] + len(suffix)),
+        ids,
+        suffix + b"\r\n",
+    ]
+    return _byte_rows(len(times), parts)
 
 
 def index_member(request_id: str, rows: int) -> str:

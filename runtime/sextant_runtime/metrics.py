@@ -128,7 +128,9 @@ class Metrics(BatchObserver):
         self.request_duration.observe(seconds)
 
     # inference thread
-    def batch_done(self, batch: list[Pending], started: float, outputs: Outputs | None) -> None:
+    def batch_done(
+        self, batch: list[Pending], started: float, inputs: Outputs, outputs: Outputs | None
+    ) -> None:
         queue = self.queue_duration
         rows = 0
         for pending in batch:

@@ -114,7 +114,7 @@ class PredictionLog:
         rate = self._rate  # sampled() inlined: this runs once per request
         if rate < 1.0 and (rate <= 0.0 or self._random.random() >= rate):
             return None
-        return f"{self._id_prefix}-{next(self._ids):x}"
+        return f"{self._id_prefix}-{next(self._ids):010x}"  # one width: packs as a matrix
 
     def start(self) -> None:
         self._thread.start()
@@ -133,22 +133,28 @@ class PredictionLog:
 
     def enqueue(self, request_id: str, inputs: Any, outputs: Any) -> bool:
         """Queue an entry already sampled; False (and counted) when the buffer is full."""
-        if self._queued - self._taken >= self.settings.buffer_size:
-            self.dropped["buffer_full"] += 1
+        return self.enqueue_rows([request_id], inputs, outputs)
+
+    def enqueue_rows(self, ids: list[str], inputs: Any, outputs: Any) -> bool:
+        """Queue entries already sampled whose rows are all of the tensors, in order, the
+        same rows each; False (and counted) when the buffer has no room for them all."""
+        if self._queued - self._taken + len(ids) > self.settings.buffer_size:
+            self.dropped["buffer_full"] += len(ids)
             return False
-        self._push((time.time(), [request_id], [inputs], outputs, None, None))
+        self._push((time.time(), ids, inputs, outputs, None, None))
         return True
 
     def enqueue_batch(
-        self, ids: list[str], inputs: list[Any], outputs: Any, starts: list[int], ends: list[int]
+        self, ids: list[str], inputs: Any, outputs: Any, starts: list[int], ends: list[int]
     ) -> None:
-        """Queue a batch's sampled entries: their ids, inputs, and first and end rows in
-        the batch's outputs. Those past the buffer's bound are dropped and counted."""
+        """Queue a batch's sampled entries: their ids, the batch's inputs and outputs, and
+        each entry's first and end row in them. Those past the buffer's bound are dropped
+        and counted."""
         room = self.settings.buffer_size - (self._queued - self._taken)
         if room < len(ids):
             self.dropped["buffer_full"] += len(ids) - max(room, 0)
             room = max(room, 0)
-            ids, inputs, starts, ends = ids[:room], inputs[:room], starts[:room], ends[:room]
+            ids, starts, ends = ids[:room], starts[:room], ends[:room]
             if not ids:
                 return
         self._push((time.time(), ids, inputs, outputs, starts, ends))
@@ -164,14 +170,15 @@ class PredictionLog:
 
     def queued(self) -> list[tuple[str, Any, Any]]:
         """(id, inputs, outputs) of each entry waiting for the writer (tests, debugging)."""
-        out = []
-        for _, ids, inputs, outputs, starts, ends in list(self._buffer):
-            for i, request_id in enumerate(ids):
-                mine = outputs
-                if starts is not None and ends is not None:
-                    mine = {name: value[starts[i] : ends[i]] for name, value in outputs.items()}
-                out.append((request_id, inputs[i], mine))
-        return out
+        entries = logentries.Entries(list(self._buffer))
+        return [
+            (
+                request_id,
+                entries.tensors_of(i, logentries.INPUTS),
+                entries.tensors_of(i, logentries.OUTPUTS),
+            )
+            for i, request_id in enumerate(entries.ids)
+        ]
 
     def close(self, timeout: float = 5.0) -> None:
         """Send what is buffered (within `timeout`), then stop the writer."""
@@ -191,9 +198,14 @@ class PredictionLog:
         connection = pool.make_connection()
         try:
             while True:
-                self._wake.wait(settings.flush_interval_s)
+                # Woken: a full batch waits (or close()); timed out: flush what there is.
+                # Only full batches go between flushes, so the writer wakes once a batch,
+                # not once for whatever arrived while it wrote the last one.
+                woken = self._wake.wait(settings.flush_interval_s)
                 self._wake.clear()
-                while self._buffer:
+                while self._buffer and (
+                    not woken or self._stopping or self._queued - self._taken >= settings.batch_size
+                ):
                     batch, entries = [], 0
                     while self._buffer and entries < settings.batch_size:
                         batch.append(self._buffer.popleft())
@@ -257,34 +269,47 @@ class PredictionLog:
 class LoggingObserver(BatchObserver):
     """The batch observer as a fan-out: metrics first, then the prediction log.
 
-    Runs on the inference thread: it queues one record per batch, the ids and inputs of
-    the requests that got an id (sampled on arrival) and where their rows are in the
-    batch's outputs (kept by reference); slicing, encoding and Redis are the writer's.
+    Runs on the inference thread: it queues one record per batch, the ids of the requests
+    that got an id (sampled on arrival) and where their rows are in the batch's inputs and
+    outputs (both kept by reference); slicing, encoding and Redis are the writer's.
     """
 
     def __init__(self, inner: BatchObserver, prediction_log: PredictionLog) -> None:
         self.inner = inner
         self.log = prediction_log
 
-    def batch_done(self, batch: list[Pending], started: float, outputs: Outputs | None) -> None:
-        self.inner.batch_done(batch, started, outputs)
+    def batch_done(
+        self, batch: list[Pending], started: float, inputs: Outputs, outputs: Outputs | None
+    ) -> None:
+        self.inner.batch_done(batch, started, inputs, outputs)
         if outputs is None:
             return
+        if len(batch) == 1:  # its own tensors, whatever their rows (a model that never batches)
+            log_id = batch[0].request.log_id
+            if log_id is not None:
+                self.log.enqueue(log_id, inputs, outputs)
+            return
         ids: list[str] = []
-        inputs: list[Any] = []
         starts: list[int] = []
         ends: list[int] = []
         start = 0
+        rows = batch[0].request.rows
+        even = True
         for pending in batch:
             request = pending.request
+            even = even and request.rows == rows
             end = start + request.rows
             if request.log_id is not None:
                 ids.append(request.log_id)
-                inputs.append(request.inputs)
                 starts.append(start)
                 ends.append(end)
             start = end
-        if ids:
+        if not ids:
+            return
+        if even and len(ids) == len(batch):
+            # Every request logged, the same rows each: the tensors are the entries' rows.
+            self.log.enqueue_rows(ids, inputs, outputs)
+        else:
             self.log.enqueue_batch(ids, inputs, outputs, starts, ends)
 
 

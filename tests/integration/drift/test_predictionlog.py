@@ -177,31 +177,35 @@ def test_a_batch_of_alike_requests_and_one_of_mixed_requests_read_back_the_same(
     model = _model()
     log = _log(redis_server.url, model, sample_rate=1.0)
     rng = np.random.default_rng(4)
-    alike = [{"x": rng.random((1, 3)).astype(np.float32)} for _ in range(5)]
+    alike = rng.random((6, 3)).astype(np.float32)
     scores = rng.random((6, 2))
     # Five one-row requests of one batch (packed as one byte matrix), rows 0-4 of 6.
-    log.enqueue_batch([f"a{i}" for i in range(5)], alike, {"p": scores}, [0, 1, 2, 3, 4],
+    log.enqueue_batch([f"a{i}" for i in range(5)], {"x": alike}, {"p": scores}, [0, 1, 2, 3, 4],
                       [1, 2, 3, 4, 5])  # fmt: skip
-    # Mixed rows and ids of different lengths: packed one by one.
-    mixed = [{"x": rng.random((2, 3)).astype(np.float32)}, {"x": rng.random((1, 3))}]
-    log.enqueue_batch(["m-long-id", "m"], mixed, {"p": scores[:3]}, [0, 2], [2, 3])
+    # Mixed rows and ids of different lengths: packed one by one; and a lone request with
+    # its own tensors of another dtype.
+    mixed = rng.random((3, 3)).astype(np.float32)
+    log.enqueue_batch(["m-long-id", "m"], {"x": mixed}, {"p": scores[:3]}, [0, 2], [2, 3])
+    lone = rng.random((1, 3))
+    log.enqueue("lone", {"x": lone}, {"p": scores[5:]})
     log.close()
     client = redis.Redis.from_url(redis_server.url)
     entries = {fields[b"id"].decode(): fields for _, fields in client.xrange(stream_key(model))}
-    assert set(entries) == {"a0", "a1", "a2", "a3", "a4", "m-long-id", "m"}
+    assert set(entries) == {"a0", "a1", "a2", "a3", "a4", "m-long-id", "m", "lone"}
     for i in range(5):
-        np.testing.assert_array_equal(decode(entries[f"a{i}"], "inputs")["x"], alike[i]["x"])
+        np.testing.assert_array_equal(decode(entries[f"a{i}"], "inputs")["x"], alike[i : i + 1])
         np.testing.assert_array_equal(decode(entries[f"a{i}"], "outputs")["p"], scores[i : i + 1])
-    np.testing.assert_array_equal(decode(entries["m-long-id"], "inputs")["x"], mixed[0]["x"])
+    np.testing.assert_array_equal(decode(entries["m-long-id"], "inputs")["x"], mixed[0:2])
     np.testing.assert_array_equal(decode(entries["m-long-id"], "outputs")["p"], scores[0:2])
-    np.testing.assert_array_equal(decode(entries["m"], "inputs")["x"], mixed[1]["x"])
+    np.testing.assert_array_equal(decode(entries["m"], "inputs")["x"], mixed[2:3])
     np.testing.assert_array_equal(decode(entries["m"], "outputs")["p"], scores[2:3])
-    assert decode(entries["m"], "inputs")["x"].dtype == np.float64
+    np.testing.assert_array_equal(decode(entries["lone"], "inputs")["x"], lone)
+    assert decode(entries["lone"], "inputs")["x"].dtype == np.float64
     ids = {i.decode() for i in client.zrange(ids_key(model), 0, -1)}
-    assert ids == {"a0:1", "a1:1", "a2:1", "a3:1", "a4:1", "m-long-id:2", "m:1"}
-    assert log.written == 7
+    assert ids == {"a0:1", "a1:1", "a2:1", "a3:1", "a4:1", "m-long-id:2", "m:1", "lone:1"}
+    assert log.written == 8
     table = read_window(redis_server.url, stream_key(model), 100)
-    assert table.num_rows == 8
+    assert table.num_rows == 9
     assert output_names(table) == ["p"]
 
 
@@ -213,11 +217,11 @@ def test_alike_batches_packed_together_read_back_entry_by_entry(redis_server: Lo
     for batch in range(3):  # three inference batches, every request one row
         scores = rng.random((8, 2)).astype(np.float32)
         ids = [f"b{batch}r{i}" for i in range(0, 8, 2)]  # every other request sampled
-        inputs = [{"x": rng.random((1, 3)).astype(np.float32)} for _ in ids]
+        x = rng.random((8, 3)).astype(np.float32)
         starts = list(range(0, 8, 2))
-        log.enqueue_batch(ids, inputs, {"p": scores}, starts, [s + 1 for s in starts])
-        for request_id, tensors, start in zip(ids, inputs, starts, strict=True):
-            sent[request_id] = (tensors["x"], scores[start : start + 1])
+        log.enqueue_batch(ids, {"x": x}, {"p": scores}, starts, [s + 1 for s in starts])
+        for request_id, start in zip(ids, starts, strict=True):
+            sent[request_id] = (x[start : start + 1], scores[start : start + 1])
     log.close()
     client = redis.Redis.from_url(redis_server.url)
     got = {fields[b"id"].decode(): fields for _, fields in client.xrange(stream_key(model))}

@@ -7,7 +7,7 @@ import asyncio
 
 import numpy as np
 
-from sextant_runtime.batcher import BatchObserver, Outputs, Pending
+from sextant_runtime.batcher import BatchObserver, Outputs, Pending, concatenate
 from sextant_runtime.predictionlog import LoggingObserver, LogSettings, PredictionLog
 from sextant_runtime.protocol import InferRequest
 
@@ -16,7 +16,9 @@ class Recorder(BatchObserver):
     def __init__(self) -> None:
         self.calls: list[int] = []
 
-    def batch_done(self, batch: list[Pending], started: float, outputs: Outputs | None) -> None:
+    def batch_done(
+        self, batch: list[Pending], started: float, inputs: Outputs, outputs: Outputs | None
+    ) -> None:
         self.calls.append(len(batch))
 
 
@@ -35,8 +37,8 @@ def test_each_request_gets_its_own_rows_of_the_outputs() -> None:
     try:
         batch = [_pending(loop, 2, "a"), _pending(loop, 1, None), _pending(loop, 3, "c")]
         recorder, log = Recorder(), _log(sample_rate=1.0)
-        outputs = {"y": np.arange(6.0)}
-        LoggingObserver(recorder, log).batch_done(batch, 0.0, outputs)
+        inputs, outputs = concatenate(batch), {"y": np.arange(6.0)}
+        LoggingObserver(recorder, log).batch_done(batch, 0.0, inputs, outputs)
     finally:
         loop.close()
     assert recorder.calls == [3]
@@ -44,14 +46,15 @@ def test_each_request_gets_its_own_rows_of_the_outputs() -> None:
     assert [entry[0] for entry in entries] == ["a", "c"]
     np.testing.assert_array_equal(entries[0][2]["y"], [0.0, 1.0])
     np.testing.assert_array_equal(entries[1][2]["y"], [3.0, 4.0, 5.0])
-    assert entries[1][1]["x"].shape == (3, 2)
+    np.testing.assert_array_equal(entries[1][1]["x"], batch[2].request.inputs["x"])
 
 
 def test_a_failed_batch_is_not_logged() -> None:
     loop = asyncio.new_event_loop()
     try:
         log = _log(sample_rate=1.0)
-        LoggingObserver(Recorder(), log).batch_done([_pending(loop, 1, "a")], 0.0, None)
+        pending = _pending(loop, 1, "a")
+        LoggingObserver(Recorder(), log).batch_done([pending], 0.0, pending.request.inputs, None)
     finally:
         loop.close()
     assert log.queued() == []
@@ -82,10 +85,27 @@ def test_a_batch_past_the_buffer_bound_is_cut_and_the_rest_counted() -> None:
         log = _log(sample_rate=1.0, buffer_size=2)
         batch = [_pending(loop, 1, "a"), _pending(loop, 2, "b"), _pending(loop, 1, "c")]
         outputs = {"y": np.arange(4.0), "z": np.arange(8.0).reshape(4, 2)}
-        LoggingObserver(Recorder(), log).batch_done(batch, 0.0, outputs)
+        LoggingObserver(Recorder(), log).batch_done(batch, 0.0, concatenate(batch), outputs)
     finally:
         loop.close()
     entries = log.queued()
     assert [entry[0] for entry in entries] == ["a", "b"]
     np.testing.assert_array_equal(entries[1][2]["z"], [[2.0, 3.0], [4.0, 5.0]])
     assert log.dropped["buffer_full"] == 1
+
+
+def test_a_lone_request_logs_its_own_tensors_whatever_their_rows() -> None:
+    """A model that never batches counts one row a request; its tensors are logged whole."""
+    loop = asyncio.new_event_loop()
+    try:
+        log = _log(sample_rate=1.0)
+        pending = _pending(loop, 3, "a")
+        pending.request.rows = 1
+        outputs = {"y": np.arange(3.0)}
+        LoggingObserver(Recorder(), log).batch_done([pending], 0.0, pending.request.inputs, outputs)
+    finally:
+        loop.close()
+    [(request_id, inputs, logged)] = log.queued()
+    assert request_id == "a"
+    assert inputs["x"].shape == (3, 2)
+    np.testing.assert_array_equal(logged["y"], [0.0, 1.0, 2.0])

@@ -26,7 +26,7 @@ def test_every_contract_metric_is_exposed_with_model_version_and_track_labels() 
     metrics.request_done(400, 0.0001)
     metrics.inflight = 2
     pending = [Pending(InferRequest({}, 2, None), None, None) for _ in range(3)]  # type: ignore[arg-type]
-    metrics.batch_done(pending, time.monotonic(), {"y": np.array([[0.1, 9.0], [0.7, 9.0]] * 3)})
+    metrics.batch_done(pending, time.monotonic(), {}, {"y": np.array([[0.1, 9.0], [0.7, 9.0]] * 3)})
 
     got = families(metrics)
     labels = {"model": "fraud", "version": "7", "track": "canary"}
