@@ -96,14 +96,19 @@ class EntryPacker:
         # has one or a few, so the common entry skips building and encoding one.
         self._layouts: dict[tuple[Any, ...], bytes] = {}
 
-    def batch(self, records: Sequence[Record], index: str) -> tuple[bytes, bytes, bytes]:
+    def batch(
+        self, records: Sequence[Record], index: str
+    ) -> tuple[bytes, bytes | memoryview, bytes]:
         """(ZADD of every entry's id, scored by time, to the sorted set `index`; the XADDs
         of every entry but the last; the last entry's XADD), so a caller can ask for the
-        reply of that one command only."""
+        reply of that one command only. The XADDs may be a view of the packed matrix: a
+        write's bytes are copied once, into the socket."""
         dense = self._dense(records)
         if dense is not None:
-            count, packed, width, members = dense
-            return self._zadd(index, count) + members, packed[:-width], packed[-width:]
+            matrix, members = dense
+            flat = matrix.reshape(-1).data
+            width = matrix.shape[1]
+            return self._zadd(index, len(matrix)) + members, flat[:-width], bytes(flat[-width:])
         entries = Entries(records)
         if not entries.ids:
             return b"", b"", b""
@@ -117,10 +122,10 @@ class EntryPacker:
     def _zadd(index: str, count: int) -> bytes:
         return b"*%d\r\n%s%s" % (2 + 2 * count, _bulk(b"ZADD"), _bulk(index.encode()))
 
-    def _dense(self, records: Sequence[Record]) -> tuple[int, bytes, int, bytes] | None:
-        """(entries, their XADDs as the rows of one byte matrix, a row's width, their ZADD
-        members) when every record holds its entries' rows only (starts None) and all
-        entries have the same rows, tensors and id width; else None.
+    def _dense(self, records: Sequence[Record]) -> tuple[np.ndarray, bytes] | None:
+        """(the entries' XADDs as the rows of one byte matrix, their ZADD members) when
+        every record holds its entries' rows only (starts None) and all entries have the
+        same rows, tensors and id width; else None.
 
         The common case at sample rate 1.0, so it is the lean one: a few list passes over
         the records and one numpy copy per tensor, nothing per entry in the interpreter.
@@ -135,13 +140,8 @@ class EntryPacker:
             rows = _entry_rows(tensors, len(id_matrix))
         except (KeyError, ValueError, TypeError, AttributeError, ZeroDivisionError):
             return None
-        packed = self._rows(id_matrix, times, tensors[INPUTS], tensors[OUTPUTS], rows)
-        return (
-            len(id_matrix),
-            packed,
-            len(packed) // len(id_matrix),
-            _members(times, id_matrix, rows),
-        )
+        matrix = self._rows(id_matrix, times, tensors[INPUTS], tensors[OUTPUTS], rows)
+        return matrix, _members(times, id_matrix, rows)
 
     def _rows(
         self,
@@ -150,7 +150,7 @@ class EntryPacker:
         inputs: Mapping[str, np.ndarray],
         outputs: Mapping[str, np.ndarray],
         rows: int,
-    ) -> bytes:
+    ) -> np.ndarray:
         """XADDs of alike entries as the rows of one byte matrix: their ids and times as
         byte matrices, each tensor as their rows laid end to end, `rows` rows each."""
         n = len(ids)
@@ -201,7 +201,7 @@ class EntryPacker:
             if any(a.dtype.kind in "OSUV" for a in [*stacked_in.values(), *stacked_out.values()]):
                 raise ValueError("strings: each entry's layout is its own")
             ids, times = entries.id_matrix(n), entries.time_matrix(n)
-            return self._rows(ids, times, stacked_in, stacked_out, rows)
+            return self._rows(ids, times, stacked_in, stacked_out, rows).tobytes()
         except (KeyError, ValueError, IndexError, AttributeError, TypeError):
             return None
 
@@ -406,7 +406,7 @@ def _members(times: np.ndarray, ids: np.ndarray, rows: int) -> bytes:
         ids,
         suffix + b"\r\n",
     ]
-    return _byte_rows(len(times), parts)
+    return _byte_rows(len(times), parts).tobytes()
 
 
 def index_member(request_id: str, rows: int) -> str:
@@ -431,9 +431,9 @@ def _matrix(array: np.ndarray, n: int) -> np.ndarray:
     return np.ascontiguousarray(array).reshape(n, -1).view(np.uint8)
 
 
-def _byte_rows(n: int, parts: Sequence[bytes | np.ndarray]) -> bytes:
-    """n rows laid end to end, each the concatenation of `parts`: bytes, the same in every
-    row, or an (n, k) uint8 matrix, one row each."""
+def _byte_rows(n: int, parts: Sequence[bytes | np.ndarray]) -> np.ndarray:
+    """An (n, width) byte matrix whose rows are each the concatenation of `parts`: bytes,
+    the same in every row, or an (n, k) uint8 matrix, one row each."""
     widths = [len(part) if isinstance(part, bytes) else part.shape[1] for part in parts]
     out = np.empty((n, sum(widths)), np.uint8)
     column = 0
@@ -442,7 +442,7 @@ def _byte_rows(n: int, parts: Sequence[bytes | np.ndarray]) -> bytes:
             np.frombuffer(part, np.uint8) if isinstance(part, bytes) else part
         )
         column += width
-    return out.tobytes()
+    return out
 
 
 def _signature(tensors: Mapping[str, Any]) -> list[Any]:

@@ -108,12 +108,6 @@ def _dense_records(rng: np.random.Generator, rows: int) -> list[Record]:
     return records
 
 
-def _split(batch: tuple[bytes, bytes, bytes]) -> list[bytes]:
-    """The XADD commands of a packed batch, each whole."""
-    _, packed, last = batch
-    return [b"*" + command for command in (packed + last).split(b"*")[1:] if command]
-
-
 def test_dense_records_pack_as_one_matrix_with_the_bytes_of_one_at_a_time() -> None:
     rng = np.random.default_rng(7)
     for rows in (1, 3):
@@ -121,7 +115,7 @@ def test_dense_records_pack_as_one_matrix_with_the_bytes_of_one_at_a_time() -> N
         packer, entries = _packer(), Entries(records)
         assert packer._dense(records) is not None
         index, packed, last = packer.batch(records, "ids")
-        assert packed + last == b"".join(packer._one(entries, i) for i in range(6))
+        assert bytes(packed) + last == b"".join(packer._one(entries, i) for i in range(6))
         assert last == packer._one(entries, 5)
         assert index == packer._zadd("ids", 6) + entries.members()
         assert index.count(b":%d\r\n" % rows) == 6
@@ -143,4 +137,4 @@ def test_dense_records_unlike_each_other_take_the_general_path() -> None:
         packer, entries = _packer(), Entries(records)
         assert packer._dense(records) is None
         _, packed, last = packer.batch(records, "ids")
-        assert packed + last == b"".join(packer._one(entries, i) for i in range(6))
+        assert bytes(packed) + last == b"".join(packer._one(entries, i) for i in range(6))
