@@ -290,27 +290,24 @@ class LoggingObserver(BatchObserver):
             if log_id is not None:
                 self.log.enqueue(log_id, inputs, outputs)
             return
+        requests = [pending.request for pending in batch]
+        logged = [request.log_id for request in requests]
+        if None not in logged and len({request.rows for request in requests}) == 1:
+            # Every request logged, the same rows each: the tensors are the entries' rows.
+            self.log.enqueue_rows(logged, inputs, outputs)  # type: ignore[arg-type]
+            return
         ids: list[str] = []
         starts: list[int] = []
         ends: list[int] = []
         start = 0
-        rows = batch[0].request.rows
-        even = True
-        for pending in batch:
-            request = pending.request
-            even = even and request.rows == rows
+        for request, log_id in zip(requests, logged, strict=True):
             end = start + request.rows
-            if request.log_id is not None:
-                ids.append(request.log_id)
+            if log_id is not None:
+                ids.append(log_id)
                 starts.append(start)
                 ends.append(end)
             start = end
-        if not ids:
-            return
-        if even and len(ids) == len(batch):
-            # Every request logged, the same rows each: the tensors are the entries' rows.
-            self.log.enqueue_rows(ids, inputs, outputs)
-        else:
+        if ids:
             self.log.enqueue_batch(ids, inputs, outputs, starts, ends)
 
 

@@ -109,3 +109,20 @@ def test_a_lone_request_logs_its_own_tensors_whatever_their_rows() -> None:
     assert request_id == "a"
     assert inputs["x"].shape == (3, 2)
     np.testing.assert_array_equal(logged["y"], [0.0, 1.0, 2.0])
+
+
+def test_a_batch_whose_every_request_is_logged_is_queued_as_its_rows() -> None:
+    loop = asyncio.new_event_loop()
+    try:
+        log = _log(sample_rate=1.0)
+        batch = [_pending(loop, 2, "a"), _pending(loop, 2, "b"), _pending(loop, 2, "c")]
+        inputs, outputs = concatenate(batch), {"y": np.arange(6.0)}
+        LoggingObserver(Recorder(), log).batch_done(batch, 0.0, inputs, outputs)
+    finally:
+        loop.close()
+    [record] = list(log._buffer)
+    assert record[4] is None  # no row offsets: the batch's tensors are the entries' rows
+    entries = log.queued()
+    assert [entry[0] for entry in entries] == ["a", "b", "c"]
+    np.testing.assert_array_equal(entries[1][1]["x"], batch[1].request.inputs["x"])
+    np.testing.assert_array_equal(entries[2][2]["y"], [4.0, 5.0])
