@@ -12,13 +12,14 @@ whose length is not the request's rows.
 Sampling happens when the request arrives (`next_id()`), so only a logged request gets an
 id and the header: a client that receives one can send its label later.
 
-Logging never slows or fails a request. The inference thread calls `offer()`, which
-samples and appends a reference to the batch's arrays to a bounded deque (no copy, no
-encoding); a writer thread encodes the entries and sends them to Redis in one write per
-batch, replies off but for the batch's last command (`CLIENT REPLY`), so one reply
-confirms a batch. When the deque is full (Redis slow or down) the entry is dropped and
-counted (`sextant_prediction_log_dropped_total{reason}`); when a write fails, that batch
-is dropped and counted, and the writer backs off before it tries again.
+Logging never slows or fails a request. After each batch the inference thread appends
+one record to a bounded deque: the sampled requests' ids and references to the batch's
+input and output arrays (no copy, no encoding). A writer thread encodes the entries and
+sends them to Redis in one write per full batch (or per flush interval), replies off but
+for the batch's last command (`CLIENT REPLY`), so one reply confirms a batch. When the
+deque is full (Redis slow or down) the entry is dropped and counted
+(`sextant_prediction_log_dropped_total{reason}`); when a write fails, that batch is
+dropped and counted, and the writer backs off before it tries again.
 
 `read_window()` is the other end: the last N rows of the log as an Arrow table whose
 columns are the input and output tensors (a tensor with k values per row becomes k
