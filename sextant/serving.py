@@ -24,6 +24,9 @@ class Setting(Generic[T]):
 
 SOURCE = Setting("source", "SEXTANT_MODEL_SOURCE", "")
 NAME = Setting("name", "SEXTANT_MODEL_NAME", "")
+# The ModelDeployment's namespace: Redis keys (prediction log, labels, response cache) are
+# scoped NAMESPACE/NAME, so same-named models in two namespaces never share them.
+NAMESPACE = Setting[str | None]("namespace", "SEXTANT_NAMESPACE", None)
 HOST = Setting("host", "SEXTANT_HOST", "0.0.0.0")
 PORT = Setting("port", "SEXTANT_PORT", 8080)
 MAX_BATCH_SIZE = Setting("max_batch_size", "SEXTANT_MAX_BATCH_SIZE", 32)

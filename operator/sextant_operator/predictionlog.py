@@ -22,9 +22,15 @@ CONDITION = "PredictionLog"
 STREAM_PREFIX = "sextant:predictions:"
 
 
-def stream_key(model_deployment: str) -> str:
-    """The Redis stream a ModelDeployment's runtime logs to (its model name is its own)."""
-    return f"{STREAM_PREFIX}{model_deployment}"
+def redis_scope(namespace: str, model_deployment: str) -> str:
+    """How a ModelDeployment's runtime names its model in Redis keys (`sextant serve
+    --namespace`, set by the operator): NAMESPACE/NAME."""
+    return f"{namespace}/{model_deployment}"
+
+
+def stream_key(scope: str) -> str:
+    """The Redis stream a runtime logs to, by its scope (redis_scope)."""
+    return f"{STREAM_PREFIX}{scope}"
 
 
 def prediction_log_env(
@@ -54,7 +60,8 @@ def with_prediction_log_condition(
         working = (
             "Logging",
             f"{log.sample_rate:g} of requests go to the Redis stream "
-            f"{stream_key(md.metadata.name or '')} (about {log.max_length} entries kept)",
+            f"{stream_key(redis_scope(md.metadata.namespace or '', md.metadata.name or ''))} "
+            f"(about {log.max_length} entries kept)",
         )
     problem = None
     if not settings.redis_url:

@@ -46,6 +46,7 @@ class ServeConfig:
     drain_seconds: float = serving.DRAIN_SECONDS.default
     log_format: str = serving.LOG_FORMAT.default
     tracking_uri: str | None = field(default=serving.TRACKING_URI.default)
+    namespace: str | None = serving.NAMESPACE.default
     # The prediction log (spec.predictionLog): off unless a Redis URL is given.
     prediction_log_url: str | None = serving.PREDICTION_LOG_URL.default
     prediction_log_sample_rate: float = serving.PREDICTION_LOG_SAMPLE_RATE.default
@@ -65,10 +66,17 @@ class ServeConfig:
     response_cache_url: str | None = field(default=serving.RESPONSE_CACHE_URL.default, repr=False)
     response_cache_ttl_seconds: float = serving.RESPONSE_CACHE_TTL_SECONDS.default
 
+    @property
+    def redis_scope(self) -> str:
+        """What names this model in Redis keys: NAMESPACE/NAME in a cluster, else NAME."""
+        return f"{self.namespace}/{self.name}" if self.namespace else self.name
+
     def __post_init__(self) -> None:
-        problems = []
-        if not self.name or "/" in self.name:
-            problems.append("name must be non-empty and contain no '/'")
+        problems = [
+            f"{label} must be non-empty and contain no '/'"
+            for label, value in (("name", self.name), ("namespace", self.namespace))
+            if value is not None and (not value or "/" in value)
+        ]
         if self.max_batch_size < 1:
             problems.append("max_batch_size must be >= 1")
         if self.max_delay_ms < 0:

@@ -230,7 +230,9 @@ class Runtime:
                 config.prediction_log_sample_rate,
                 config.prediction_log_max_length,
             )
-            self.prediction_log = PredictionLog(settings, config.name, loaded.version, config.track)
+            self.prediction_log = PredictionLog(
+                settings, config.name, loaded.version, config.track, scope=config.redis_scope
+            )
             self.prediction_log.start()
             self.server.prediction_log = self.prediction_log
             observer = LoggingObserver(metrics, self.prediction_log)
@@ -265,7 +267,7 @@ class Runtime:
 
             self.server.cache = ResponseCache(
                 config.response_cache_url,
-                config.name,
+                config.redis_scope,
                 loaded.version,
                 config.response_cache_ttl_seconds,
             )

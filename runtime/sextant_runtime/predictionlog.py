@@ -84,10 +84,14 @@ class LogSettings:
 class PredictionLog:
     """Offer entries from any thread; one writer thread sends them to Redis."""
 
-    def __init__(self, settings: LogSettings, model: str, version: str, track: str) -> None:
+    def __init__(
+        self, settings: LogSettings, model: str, version: str, track: str, scope: str = ""
+    ) -> None:
+        """`scope` names the model in the Redis keys (NAMESPACE/NAME); the model by default."""
         self.settings = settings
-        self.key = stream_key(model)
-        self.ids_key = ids_key(model)
+        self.scope = scope or model
+        self.key = stream_key(self.scope)
+        self.ids_key = ids_key(self.scope)
         static = {"model": model, "version": version, "track": track}
         self._packer = logentries.EntryPacker(self.key, settings.max_length, static)
         self._quiet: bool | None = None  # does this Redis take CLIENT REPLY OFF? (on connect)

@@ -40,7 +40,8 @@ def _data_options(command: Callable[..., Any]) -> Callable[..., Any]:
         click.option("--current", "-c", metavar="URI",
                      help="Current data, as --reference. Or read the prediction log:"),
         click.option("--redis-url", metavar="URL", help="Redis holding the prediction log."),
-        click.option("--model", help="The logged model (stream sextant:predictions:MODEL)."),
+        click.option("--model", help="The logged model, NAME or NAMESPACE/NAME as the runtime "
+                     "was given (stream sextant:predictions:MODEL)."),
         click.option("--stream", help="The stream key, instead of --model."),
         click.option("--window", type=click.IntRange(min=1), default=5000, show_default=True,
                      help="Rows of the prediction log to test (the newest)."),

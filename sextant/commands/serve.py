@@ -94,10 +94,17 @@ from sextant import serving as s
     envvar=s.LOG_FORMAT.env,
 )
 @click.option(
+    "--namespace",
+    envvar=s.NAMESPACE.env,
+    help="Scope the Redis keys (prediction log, labels, response cache) as NAMESPACE/NAME; "
+    "the operator sets it to the ModelDeployment's namespace.",
+)
+@click.option(
     "--prediction-log-url",
     envvar=s.PREDICTION_LOG_URL.env,
     metavar="REDIS_URL",
-    help="Log sampled requests to this Redis (stream sextant:predictions:NAME); off if unset.",
+    help="Log sampled requests to this Redis (stream sextant:predictions:[NAMESPACE/]NAME); "
+    "off if unset.",
 )
 @click.option(
     "--prediction-log-sample-rate",
@@ -186,6 +193,7 @@ def serve(
     max_request_bytes: int,
     drain_seconds: float,
     log_format: str,
+    namespace: str | None,
     prediction_log_url: str | None,
     prediction_log_sample_rate: float,
     prediction_log_max_length: int,
@@ -226,6 +234,7 @@ def serve(
             drain_seconds=drain_seconds,
             log_format=log_format,
             tracking_uri=mlflow_tracking_uri,
+            namespace=namespace,
             prediction_log_url=prediction_log_url,
             prediction_log_sample_rate=prediction_log_sample_rate,
             prediction_log_max_length=prediction_log_max_length,

@@ -93,7 +93,7 @@ def wait_logged(redis_url: str, requests: int, model: str = NAME) -> None:
     the runtime's writer thread sends them in the background."""
     client = redis.Redis.from_url(redis_url)
     deadline = time.monotonic() + 30
-    while client.xlen(f"sextant:predictions:{model}") < requests:
+    while client.xlen(f"sextant:predictions:{NAMESPACE}/{model}") < requests:  # scoped
         assert time.monotonic() < deadline, f"{model}: fewer than {requests} logged requests"
         time.sleep(0.5)
 

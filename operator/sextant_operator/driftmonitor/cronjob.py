@@ -14,6 +14,7 @@ from urllib.parse import urlparse
 
 from sextant_operator.api import API_VERSION, DriftMonitor
 from sextant_operator.driftmonitor import contract
+from sextant_operator.predictionlog import redis_scope
 from sextant_operator.render import runtime_contract as rc
 from sextant_operator.render.s3env import s3_env
 from sextant_operator.settings import OperatorSettings
@@ -59,7 +60,7 @@ def check_args(dm: DriftMonitor, redis_url: str, reference: str) -> list[str]:
         "--reference", reference,
         "--format", spec.reference.format,
         "--redis-url", redis_url,
-        "--model", spec.target.model_deployment,
+        "--model", redis_scope(dm.metadata.namespace, spec.target.model_deployment),
         "--window", str(spec.window.size),
         "--numerical-test", spec.tests.numerical,
         "--categorical-test", spec.tests.categorical,

@@ -69,10 +69,14 @@ def runtime_env(ctx: RenderContext, track: str) -> list[dict[str, Any]]:
         env[serving.FORMAT.env] = ctx.md.spec.model.format
     if ctx.artifact.tracking_uri:
         env[serving.TRACKING_URI.env] = ctx.artifact.tracking_uri
+    log_env = prediction_log_env(ctx.md.spec, ctx.settings)
+    if log_env or serving.RESPONSE_CACHE_URL.env in env:
+        # Redis keys are scoped NAMESPACE/NAME: same-named models never share a log or cache.
+        env[serving.NAMESPACE.env] = ctx.md.metadata.namespace or ""
     rendered = [{"name": key, "value": value} for key, value in env.items()]
     return [
         *rendered,
-        *prediction_log_env(ctx.md.spec, ctx.settings),
+        *log_env,
         *feature_env(ctx.md.spec.features, ctx.feature_view, ctx.settings),
     ]
 

@@ -127,7 +127,7 @@ def test_drift_found_by_a_job_reaches_status_events_metrics_and_aborts_a_canary(
     assert condition(dm, "Drifted")["status"] == "Unknown"
     cronjob = get(kube, ns, "cronjob", CRONJOB) or {}
     args = cronjob["spec"]["jobTemplate"]["spec"]["template"]["spec"]["containers"][0]["args"]
-    assert args[args.index("--model") + 1] == "fraud"
+    assert args[args.index("--model") + 1] == f"{ns}/fraud"  # the runtime's key scope
 
     run_check(kube, redis_server.url, ns, "check-1", result(drift=True))
 

@@ -40,16 +40,18 @@ SETOSA, VIRGINICA = [5.1, 3.5, 1.4, 0.2], [7.7, 3.0, 6.1, 2.3]
 
 
 @pytest.fixture
-def iris(redis_server: LocalRedis, tmp_path: Path) -> Iterator[RuntimeServer]:
+def iris(redis_server: LocalRedis, tmp_path: Path, dm_namespace: str) -> Iterator[RuntimeServer]:
+    """The runtime as the operator renders it: its Redis keys scoped by the namespace."""
     name = f"iris-{uuid.uuid4().hex[:6]}"
-    args = ["--prediction-log-url", redis_server.url, "--prediction-log-sample-rate", "1.0"]
+    args = ["--prediction-log-url", redis_server.url, "--prediction-log-sample-rate", "1.0",
+            "--namespace", dm_namespace]  # fmt: skip
     server = RuntimeServer(tmp_path, IRIS, name, args, None)
     server.start()
     yield server
     server.stop()
 
 
-def _traffic(server: RuntimeServer, redis_url: str) -> list[tuple[str, int]]:
+def _traffic(server: RuntimeServer, redis_url: str, namespace: str) -> list[tuple[str, int]]:
     """20 virginica and 10 setosa rows, one request each: (request id, predicted class)."""
     sent: list[tuple[str, int]] = []
     for row in [VIRGINICA] * 20 + [SETOSA] * 10:
@@ -59,7 +61,7 @@ def _traffic(server: RuntimeServer, redis_url: str) -> list[tuple[str, int]]:
         [output] = response.json()["outputs"]
         sent.append((response.headers["sextant-request-id"], int(np.argmax(output["data"]))))
     client = redis.Redis.from_url(redis_url)
-    wait_for(lambda: client.zcard(ids_key(server.name)) == len(sent), timeout=10,
+    wait_for(lambda: client.zcard(ids_key(f"{namespace}/{server.name}")) == len(sent), timeout=10,
              what="every request in the log")  # fmt: skip
     return sent
 
@@ -75,7 +77,7 @@ def test_the_logs_predictions_drift_and_labels_give_performance_in_status(
     tmp_path: Path,
 ) -> None:
     ns, model = dm_namespace, iris.name
-    sent = _traffic(iris, redis_server.url)
+    sent = _traffic(iris, redis_server.url, dm_namespace)
     # Labels arrive later: the first 24 predictions were right, the last 6 wrong.
     labels = [{"id": rid, "label": predicted if i < 24 else (predicted + 1) % 3}
               for i, (rid, predicted) in enumerate(sent)]  # fmt: skip

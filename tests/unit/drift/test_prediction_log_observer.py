@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 
 import numpy as np
+import pytest
 
 from sextant_runtime.batcher import BatchObserver, Outputs, Pending, concatenate
 from sextant_runtime.predictionlog import LoggingObserver, LogSettings, PredictionLog
@@ -126,3 +127,19 @@ def test_a_batch_whose_every_request_is_logged_is_queued_as_its_rows() -> None:
     assert [entry[0] for entry in entries] == ["a", "b", "c"]
     np.testing.assert_array_equal(entries[1][1]["x"], batch[1].request.inputs["x"])
     np.testing.assert_array_equal(entries[2][2]["y"], [4.0, 5.0])
+
+
+def test_a_namespace_scopes_the_models_redis_keys() -> None:
+    from sextant_runtime.config import ServeConfig  # noqa: PLC0415
+
+    alone = ServeConfig(source="m.onnx", name="fraud")
+    scoped = ServeConfig(source="m.onnx", name="fraud", namespace="prod")
+    assert (alone.redis_scope, scoped.redis_scope) == ("fraud", "prod/fraud")
+    log = PredictionLog(LogSettings("redis://unused"), "fraud", "1", "stable", scope="prod/fraud")
+    assert (log.key, log.ids_key) == (
+        "sextant:predictions:prod/fraud",
+        "sextant:prediction-ids:prod/fraud",
+    )
+    for bad in ("", "a/b"):
+        with pytest.raises(ValueError, match="namespace must be non-empty"):
+            ServeConfig(source="m.onnx", name="fraud", namespace=bad)

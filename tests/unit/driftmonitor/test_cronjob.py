@@ -40,7 +40,7 @@ def test_cronjob_runs_drift_check_on_the_targets_prediction_log_on_schedule() ->
     assert main["image"] == SETTINGS.runtime_image
     args = main["args"]
     assert args[:2] == ["drift", "check"]
-    assert option(args, "--model") == ["fraud"]
+    assert option(args, "--model") == ["ml/fraud"]  # NAMESPACE/NAME: the runtime's key scope
     assert option(args, "--redis-url") == [REDIS]
     assert option(args, "--window") == ["2000"]
     assert option(args, "--reference") == ["https://data.example/train.parquet"]

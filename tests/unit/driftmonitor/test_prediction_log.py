@@ -36,11 +36,14 @@ def test_prediction_log_becomes_the_runtimes_variables_with_the_operators_redis(
     assert env[ENV["prediction_log_url"]] == "redis://redis.data:6379/0"
     assert float(env[ENV["prediction_log_sample_rate"]]) == 0.25
     assert env[ENV["prediction_log_max_length"]] == "5000"
+    # Keys are scoped by namespace: ml/fraud's log is not another namespace's fraud's.
+    assert env[ENV["namespace"]] == "ml"
 
 
 def test_no_prediction_log_no_variables() -> None:
     env = runtime_env({"model": {"uri": "file:///models/fraud.onnx"}})
     assert not any(name.startswith("SEXTANT_PREDICTION_LOG") for name in env)
+    assert ENV["namespace"] not in env  # templates without Redis keys stay as they were
 
 
 def test_without_a_redis_url_nothing_is_rendered_and_the_condition_says_so() -> None:
@@ -57,7 +60,7 @@ def test_with_a_redis_url_the_condition_names_the_stream() -> None:
     md = model_deployment(LOGGED)
     [condition] = with_prediction_log_condition([], md, WITH_REDIS, T0)
     assert (condition.status, condition.reason) == ("True", "Logging")
-    assert "sextant:predictions:fraud" in condition.message
+    assert "sextant:predictions:ml/fraud" in condition.message  # scoped by namespace
 
 
 def test_removing_the_field_removes_the_condition() -> None:
