@@ -290,15 +290,12 @@ class LoggingObserver(BatchObserver):
         self.inner.batch_done(batch, started, inputs, outputs)
         if outputs is None:
             return
-        if len(batch) == 1:  # its own tensors, whatever their rows (a model that never batches)
-            log_id = batch[0].request.log_id
-            if log_id is not None:
-                self.log.enqueue(log_id, inputs, outputs)
-            return
         requests = [pending.request for pending in batch]
         logged = [request.log_id for request in requests]
         if None not in logged and len({request.rows for request in requests}) == 1:
-            # Every request logged, the same rows each: the tensors are the entries' rows.
+            # Every request logged, the same rows each: the tensors are the entries' rows
+            # (a lone request's are all its own, whatever their shape: a model that never
+            # batches counts one row a request).
             self.log.enqueue_rows(logged, inputs, outputs)  # type: ignore[arg-type]
             return
         ids: list[str] = []

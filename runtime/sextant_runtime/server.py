@@ -257,8 +257,8 @@ class InferenceServer:
                 # A string label is a type error only where the prediction is numeric.
                 outputs = self.codec.signature.outputs
                 numeric = bool(outputs) and outputs[0].datatype != "BYTES"
-                log_ = self.prediction_log
-                self._labels = LabelStore(log_.settings, log_.scope, numeric)
+                prediction_log = self.prediction_log
+                self._labels = LabelStore(prediction_log.settings, prediction_log.scope, numeric)
             return _json(200, await self._labels.record(await read_body(self._max_body)))
         except InferenceError as err:
             return _error(err)
