@@ -4,7 +4,8 @@
         [--header-length N]
 
 The same granian listener in the same uvloop loop as `sextant serve`
-(`sextant_runtime.main.http_listener`), the same RSGI body read, and a response of the
+(`sextant_runtime.main.http_listener`), under the same CPU scheduling policy, the same RSGI
+body read, and a response of the
 same bytes the model's server answered; no decode, no batching, no inference, no encode.
 bench/runtime.py measures it beside the model's server: what the model's server loses
 against it is the cost of Sextant's own request path, and its per-request CPU bounds
@@ -21,6 +22,8 @@ from typing import Any
 
 import uvloop
 
+from sextant import serving
+from sextant_runtime import scheduling
 from sextant_runtime.main import http_listener
 
 
@@ -57,7 +60,16 @@ def main() -> None:
     parser.add_argument("--response", type=Path, required=True)
     parser.add_argument("--content-type", default="application/json")
     parser.add_argument("--header-length", type=int, help="Inference-Header-Content-Length")
+    parser.add_argument(
+        "--cpu-scheduling",
+        choices=serving.CPU_SCHEDULINGS,
+        default=serving.CPU_SCHEDULING.default,
+        help="as `sextant serve --cpu-scheduling` (the same default)",
+    )
     args = parser.parse_args()
+    problem = scheduling.apply(args.cpu_scheduling)
+    if problem is not None:
+        raise SystemExit(problem)
     headers = [("content-type", args.content_type)]
     if args.header_length is not None:
         headers.append(("inference-header-content-length", str(args.header_length)))

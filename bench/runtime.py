@@ -20,6 +20,7 @@ stdout and to bench/results/runtime.json.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import re
@@ -176,6 +177,16 @@ class Server:
         fields = Path(f"/proc/{self.proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
         return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
+    def context_switches(self) -> int:
+        """Voluntary and involuntary context switches of the server's threads so far."""
+        total = 0
+        for task in Path(f"/proc/{self.proc.pid}/task").iterdir():
+            with contextlib.suppress(FileNotFoundError):  # a thread that just ended
+                for line in (task / "status").read_text().splitlines():
+                    if "ctxt_switches:" in line:
+                        total += int(line.split()[1])
+        return total
+
     def stop(self) -> None:
         self.proc.terminate()
         self.proc.wait(timeout=60)
@@ -216,21 +227,24 @@ def measure(
     argv: list[str], port: int, script: Path, *, connections: int, seconds: float, work: Path
 ) -> tuple[float, ...]:
     """One fresh server, a 2 s warm-up, one measured wrk run: (req/s, p50, p99, batch,
-    errors, server CPU µs per request). The mean batch is 0 for the floor (no metrics)."""
+    errors, server CPU µs per request, context switches per request). The mean batch is 0
+    for the floor (no metrics)."""
     server = Server(argv, port, work / f"serve-{port}.log")
     url = f"{server.url}/v2/models/mlp/infer"
     model = argv[0] != sys.executable
     try:
         wrk(url, script, connections, 2)
         total0, count0 = server.batches() if model else (0.0, 0.0)
-        cpu0 = server.cpu_seconds()
+        cpu0, switches0 = server.cpu_seconds(), server.context_switches()
         rps, p50, p99, errors = wrk(url, script, connections, seconds)
-        cpu1 = server.cpu_seconds()
+        cpu1, switches1 = server.cpu_seconds(), server.context_switches()
         total1, count1 = server.batches() if model else (0.0, 0.0)
     finally:
         server.stop()
-    cpu_us = (cpu1 - cpu0) / max(rps * seconds, 1) * 1e6
-    return rps, p50, p99, (total1 - total0) / max(count1 - count0, 1), errors, cpu_us
+    requests = max(rps * seconds, 1)
+    cpu_us = (cpu1 - cpu0) / requests * 1e6
+    batch = (total1 - total0) / max(count1 - count0, 1)
+    return rps, p50, p99, batch, errors, cpu_us, (switches1 - switches0) / requests
 
 
 def canned_response(model: Path, width: int, port: int, encoding: str, work: Path) -> list[str]:
@@ -309,7 +323,7 @@ def main() -> None:
                 if floor_runs:
                     floor_median = median_of(floor_runs)
                     floors[connections] = (floor_median[0], floor_median[5])
-                rps, p50, p99, mean_batch, errors, cpu_us = median_of(runs)
+                rps, p50, p99, mean_batch, errors, cpu_us, _ = median_of(runs)
                 results.append((delay, connections, rps, p50, p99, mean_batch, int(errors), cpu_us))
                 print(
                     f"{label} delay={delay} c={connections}: {rps:.0f} req/s p50 {p50:.2f} ms "

@@ -41,6 +41,8 @@ CACHE_DIR = Setting[str | None]("cache_dir", "SEXTANT_CACHE_DIR", None)
 MAX_REQUEST_BYTES = Setting("max_request_bytes", "SEXTANT_MAX_REQUEST_BYTES", 64 * 1024 * 1024)
 DRAIN_SECONDS = Setting("drain_seconds", "SEXTANT_DRAIN_SECONDS", 5.0)
 LOG_FORMAT = Setting("log_format", "SEXTANT_LOG_FORMAT", "json")
+# The Linux scheduling policy of the runtime's threads (sextant_runtime.scheduling).
+CPU_SCHEDULING = Setting("cpu_scheduling", "SEXTANT_CPU_SCHEDULING", "batch")
 TRACKING_URI = Setting[str | None]("tracking_uri", "MLFLOW_TRACKING_URI", None)
 PREDICTION_LOG_URL = Setting[str | None]("prediction_log_url", "SEXTANT_PREDICTION_LOG_URL", None)
 PREDICTION_LOG_SAMPLE_RATE = Setting(
@@ -67,6 +69,7 @@ RESPONSE_CACHE_TTL_SECONDS = Setting(
 GRAPH_OPTIMIZATIONS = ("all", "extended", "basic", "disabled")
 QUANTIZATIONS = ("none", "dynamic-int8")
 DEVICES = ("auto", "cpu", "cuda")
+CPU_SCHEDULINGS = ("batch", "normal")
 FORMATS = ("onnx", "torchscript", "torch-export", "mlflow-pyfunc")
 
 SETTINGS: tuple[Setting[object], ...] = tuple(

@@ -45,6 +45,8 @@ class ServeConfig:
     # stop sending, before the listener closes and queued work drains.
     drain_seconds: float = serving.DRAIN_SECONDS.default
     log_format: str = serving.LOG_FORMAT.default
+    # batch: SCHED_BATCH for the runtime's threads (fewer context switches); normal: as is.
+    cpu_scheduling: str = serving.CPU_SCHEDULING.default
     tracking_uri: str | None = field(default=serving.TRACKING_URI.default)
     namespace: str | None = serving.NAMESPACE.default
     # The prediction log (spec.predictionLog): off unless a Redis URL is given.
@@ -99,6 +101,8 @@ class ServeConfig:
         problems.extend(self._features_problems())
         if self.log_format not in ("json", "text"):
             problems.append("log_format must be json or text")
+        if self.cpu_scheduling not in serving.CPU_SCHEDULINGS:
+            problems.append(f"cpu_scheduling must be one of {', '.join(serving.CPU_SCHEDULINGS)}")
         if problems:
             raise ValueError("; ".join(problems))
 

@@ -24,7 +24,7 @@ from granian.constants import HTTPModes, Interfaces
 from granian.log import LogLevels
 from granian.server.embed import Server
 
-from sextant_runtime import logs
+from sextant_runtime import logs, scheduling
 from sextant_runtime.batcher import Batcher, BatchObserver
 from sextant_runtime.config import ServeConfig
 from sextant_runtime.metrics import Metrics
@@ -126,6 +126,10 @@ def http_listener(app: Any, host: str, port: int) -> Server:
 def run(config: ServeConfig) -> int:
     """Serve until SIGTERM or SIGINT; the process exit code."""
     logs.configure(config.log_format, {"model": config.name, "track": config.track})
+    # Before the listener and the inference thread start, so they inherit the policy.
+    problem = scheduling.apply(config.cpu_scheduling)
+    if problem is not None:
+        log.warning("cpu scheduling unchanged", extra={"reason": problem})
     return uvloop.run(Runtime(config).serve())
 
 
@@ -164,6 +168,7 @@ class Runtime:
                 "host": self.config.host,
                 "port": self.config.port,
                 "source": self.config.source,
+                "cpu_scheduling": self.config.cpu_scheduling,
             },
         )
         load_task = self._start_load(loop)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import threading
 from pathlib import Path
 
@@ -52,3 +53,24 @@ def test_options_come_from_the_environment_and_batching_batches(
     count = float(metrics.split(f"sextant_inference_batch_size_count{{{labels}}} ")[1].split()[0])
     assert count < 8  # concurrent requests shared batches (a 50 ms window)
     assert '"track":"canary"' in server.log()
+
+
+def _thread_policies(pid: int) -> set[int]:
+    return {os.sched_getscheduler(int(tid.name)) for tid in Path(f"/proc/{pid}/task").iterdir()}
+
+
+def test_every_server_thread_runs_under_the_cpu_scheduling_policy(
+    serve: Serve, tmp_path: Path
+) -> None:
+    path = model_files.onnx_linear(tmp_path / "linear.onnx")
+    row = [{"name": "x", "shape": [1, 4], "datatype": "FP32", "data": [1, 2, 3, 4]}]
+    batch = serve(path, name="batch")
+    normal = serve(path, name="normal", env={"SEXTANT_CPU_SCHEDULING": "normal"})
+    for server in (batch, normal):
+        assert server.infer(row).status_code == 200  # the inference thread has run
+    # The listener's, the loop's and the inference thread all started after the policy.
+    assert len(list(Path(f"/proc/{batch.process.pid}/task").iterdir())) >= 3
+    assert _thread_policies(batch.process.pid) == {os.SCHED_BATCH}
+    # normal leaves the policy the server was launched with: this test's own.
+    assert _thread_policies(normal.process.pid) == {os.sched_getscheduler(0)}
+    assert '"cpu_scheduling":"batch"' in batch.log()
