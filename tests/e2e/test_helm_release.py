@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+from typing import Any
 
 import httpx
 
@@ -38,6 +40,9 @@ def test_model_deployment_pods_really_serve_through_the_service(
     for pod in serving:
         assert pod["spec"]["nodeName"] == "sextant-node-0"
         assert all(c["ready"] for c in pod["status"]["containerStatuses"])
+        # --cpu-scheduling's default reached every runtime thread, under the pod's
+        # RuntimeDefault seccomp profile and with every capability dropped.
+        assert _runtime_thread_policies(real_kube, namespace, pod) == ["SCHED_BATCH"]
 
     with httpx.Client(timeout=30, trust_env=False) as client:
         url = service_url(real_kube, name, namespace)
@@ -50,6 +55,18 @@ def test_model_deployment_pods_really_serve_through_the_service(
     )["status"]
     assert status["readyReplicas"] == 2
     assert status["url"].startswith(f"http://{name}.{namespace}.svc")
+
+
+def _runtime_thread_policies(kube: KubeAccess, namespace: str, pod: dict[str, Any]) -> list[str]:
+    """The scheduling policies of the runtime's threads (PID 1 in its container)."""
+    names = {os.SCHED_OTHER: "SCHED_OTHER", os.SCHED_BATCH: "SCHED_BATCH"}
+    script = (
+        "import os; print(*{os.sched_getscheduler(int(t)) for t in os.listdir('/proc/1/task')})"
+    )
+    out = kube.kubectl(
+        "exec", "-n", namespace, pod["metadata"]["name"], "--", "python3", "-c", script
+    ).stdout
+    return sorted(names.get(int(p), f"policy {p}") for p in out.split())
 
 
 def test_helm_test_calls_the_model_by_its_cluster_dns_name(
