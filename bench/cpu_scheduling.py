@@ -3,13 +3,14 @@
     .venv/bin/python -m bench.cpu_scheduling                  # 4 rounds of 6 s per cell
     .venv/bin/python -m bench.cpu_scheduling --rounds 2 --seconds 3 --models small
 
-For each model (the runtime benchmark's small and compute-bound MLPs) and concurrency, a
-fresh server per run is pinned to CPU 0 with one backend thread and max-delay-ms 0; wrk
-on CPU 1 posts single-row JSON requests (as bench/runtime.py). The two policies alternate
-run by run (normal, batch, batch, normal, ...), so a change in the machine's load hits
-both; each cell reports the ratio of the medians and the median of each round's own
-ratio, with the server's CPU time and context switches per request (/proc, all threads).
-The table goes to stdout and to bench/results/cpu_scheduling.json.
+For each model (the runtime benchmark's small and compute-bound MLPs, as ONNX or with
+`--backend torchscript` the same weights in TorchScript) and concurrency, a fresh server
+per run is pinned to CPU 0 (`--server-cpus`) with one backend thread (`--threads`) and
+max-delay-ms 0; wrk on CPU 1 posts single-row JSON requests (as bench/runtime.py). The
+two policies alternate run by run (normal, batch, batch, normal, ...), so a change in the
+machine's load hits both; each cell reports the ratio of the medians and the median of
+each round's own ratio, with the server's CPU time and context switches per request
+(/proc, all threads). The table goes to stdout and to bench/results/cpu_scheduling*.json.
 """
 
 from __future__ import annotations
@@ -23,8 +24,8 @@ import tempfile
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from bench.models import COMPUTE_BOUND, SMALL, save_mlp
-from bench.runtime import ROOT, lua_script, measure, serve_argv
+from bench.models import COMPUTE_BOUND, SMALL, save_mlp, save_torchscript_mlp
+from bench.runtime import ROOT, SERVER_CPU, lua_script, measure, serve_argv
 
 POLICIES = ("normal", "batch")
 MODELS = {"small": ("small 64-256-256-10", SMALL), "compute": ("compute 512-2048-2048-1000",
@@ -70,9 +71,11 @@ def run_cell(
         for policy in POLICIES if round_ % 2 == 0 else POLICIES[::-1]:
             port = ports.pop()
             argv = [*serve_argv(model, port, 0), "--cpu-scheduling", policy]
+            argv[argv.index("--threads") + 1] = str(args.threads)
             rps, p50, p99, batch, errors, cpu_us, switches = measure(
-                argv, port, script, connections=connections, seconds=args.seconds, work=work
-            )
+                argv, port, script, connections=connections, seconds=args.seconds, work=work,
+                cpus=args.server_cpus,
+            )  # fmt: skip
             runs.append(Run(policy, rps, p50, p99, batch, int(errors), cpu_us, switches))
             print(
                 f"c={connections} round {round_ + 1} {policy:>6}: {rps:,.0f} req/s "
@@ -131,19 +134,31 @@ def main() -> None:
     parser.add_argument("--seconds", type=int, default=6, help="measured seconds per run")
     parser.add_argument("--concurrency", default="1,16,64")
     parser.add_argument("--models", default="small,compute")
+    parser.add_argument("--backend", choices=["onnx", "torchscript"], default="onnx")
+    parser.add_argument("--threads", type=int, default=1, help="the server's backend threads")
+    parser.add_argument("--server-cpus", default=SERVER_CPU, help="taskset list for the server")
     args = parser.parse_args()
     if shutil.which("wrk") is None or shutil.which("taskset") is None:
         sys.exit("needs wrk and taskset (make setup installs wrk)")
     work = Path(tempfile.mkdtemp(prefix="sextant-bench-sched-"))
     ports = list(range(19700, 18700, -1))
     cells: list[Cell] = []
-    for label, layers in (MODELS[m] for m in args.models.split(",")):
-        model = save_mlp(work / f"{layers[0]}.onnx", layers)
+    variant = "" if args.backend == "onnx" else f" ({args.backend})"
+    if args.threads != 1 or args.server_cpus != SERVER_CPU:
+        variant += f", {args.threads} threads on CPUs {args.server_cpus}"
+    for name, layers in (MODELS[m] for m in args.models.split(",")):
+        label = name + variant
+        if args.backend == "onnx":
+            model = save_mlp(work / f"{layers[0]}.onnx", layers)
+        else:
+            model = save_torchscript_mlp(work / f"{layers[0]}.pt", layers)
         script = lua_script(work / f"{layers[0]}.lua", layers[0])
         for connections in (int(c) for c in args.concurrency.split(",")):
             runs = run_cell(model, script, connections, args=args, ports=ports, work=work)
             cells.append(summarize(label, connections, runs))
-    out = ROOT / "bench" / "results" / "cpu_scheduling.json"
+    suffix = "" if args.backend == "onnx" else f"-{args.backend}"
+    suffix += "" if args.threads == 1 else f"-{args.threads}threads"
+    out = ROOT / "bench" / "results" / f"cpu_scheduling{suffix}.json"
     out.write_text(json.dumps([asdict(c) for c in cells], indent=2) + "\n")
     print(table(cells))
     shutil.rmtree(work, ignore_errors=True)

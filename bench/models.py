@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import json
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -51,4 +52,29 @@ def mlp(layers: Sequence[int], seed: int = 0) -> onnx.ModelProto:
 def save_mlp(path: Path, layers: Sequence[int], seed: int = 0) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     onnx.save(mlp(layers, seed), str(path))
+    return path
+
+
+def save_torchscript_mlp(path: Path, layers: Sequence[int], seed: int = 0) -> Path:
+    """The same MLP (the seeded weights of `mlp`) as TorchScript, its signature (input x,
+    output y) in the archive's sextant.json."""
+    import torch  # noqa: PLC0415 - only this bench variant needs torch
+
+    weights = {t.name: numpy_helper.to_array(t) for t in mlp(layers, seed).graph.initializer}
+    modules: list[torch.nn.Module] = []
+    for i, (fan_in, fan_out) in enumerate(itertools.pairwise(layers)):
+        linear = torch.nn.Linear(fan_in, fan_out)
+        with torch.no_grad():
+            linear.weight.copy_(torch.from_numpy(weights[f"w{i}"].T.copy()))
+            linear.bias.copy_(torch.from_numpy(weights[f"b{i}"]))
+        modules += [linear, torch.nn.ReLU()]
+    model = torch.nn.Sequential(*modules[:-1]).eval()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    signature = {
+        "inputs": [{"name": "x", "datatype": "FP32", "shape": [-1, layers[0]]}],
+        "outputs": [{"name": "y", "datatype": "FP32", "shape": [-1, layers[-1]]}],
+    }
+    torch.jit.save(
+        torch.jit.script(model), str(path), _extra_files={"sextant.json": json.dumps(signature)}
+    )
     return path

@@ -147,8 +147,8 @@ def floor_argv(response: Path, port: int, header_length: str | None) -> list[str
 
 
 class Server:
-    def __init__(self, argv: list[str], port: int, log: Path) -> None:
-        argv = ["taskset", "-c", SERVER_CPU, *argv]
+    def __init__(self, argv: list[str], port: int, log: Path, cpus: str = SERVER_CPU) -> None:
+        argv = ["taskset", "-c", cpus, *argv]
         self.url = f"http://127.0.0.1:{port}"
         self._log = log.open("wb")
         self.proc = subprocess.Popen(argv, stdout=self._log, stderr=subprocess.STDOUT, cwd=ROOT)
@@ -224,12 +224,19 @@ def _ms(text: str) -> float:
 
 
 def measure(
-    argv: list[str], port: int, script: Path, *, connections: int, seconds: float, work: Path
+    argv: list[str],
+    port: int,
+    script: Path,
+    *,
+    connections: int,
+    seconds: float,
+    work: Path,
+    cpus: str = SERVER_CPU,
 ) -> tuple[float, ...]:
     """One fresh server, a 2 s warm-up, one measured wrk run: (req/s, p50, p99, batch,
     errors, server CPU µs per request, context switches per request). The mean batch is 0
     for the floor (no metrics)."""
-    server = Server(argv, port, work / f"serve-{port}.log")
+    server = Server(argv, port, work / f"serve-{port}.log", cpus)
     url = f"{server.url}/v2/models/mlp/infer"
     model = argv[0] != sys.executable
     try:
