@@ -64,10 +64,10 @@ def main() -> None:
         "--cpu-scheduling",
         choices=serving.CPU_SCHEDULINGS,
         default=serving.CPU_SCHEDULING.default,
-        help="as `sextant serve --cpu-scheduling` (the same default)",
+        help="as `sextant serve --cpu-scheduling --threads 1`, which bench/runtime.py runs",
     )
     args = parser.parse_args()
-    problem = scheduling.apply(args.cpu_scheduling)
+    problem = scheduling.apply(scheduling.resolve(args.cpu_scheduling, threads=1))
     if problem is not None:
         raise SystemExit(problem)
     headers = [("content-type", args.content_type)]

@@ -42,7 +42,7 @@ MAX_REQUEST_BYTES = Setting("max_request_bytes", "SEXTANT_MAX_REQUEST_BYTES", 64
 DRAIN_SECONDS = Setting("drain_seconds", "SEXTANT_DRAIN_SECONDS", 5.0)
 LOG_FORMAT = Setting("log_format", "SEXTANT_LOG_FORMAT", "json")
 # The Linux scheduling policy of the runtime's threads (sextant_runtime.scheduling).
-CPU_SCHEDULING = Setting("cpu_scheduling", "SEXTANT_CPU_SCHEDULING", "batch")
+CPU_SCHEDULING = Setting("cpu_scheduling", "SEXTANT_CPU_SCHEDULING", "auto")
 TRACKING_URI = Setting[str | None]("tracking_uri", "MLFLOW_TRACKING_URI", None)
 PREDICTION_LOG_URL = Setting[str | None]("prediction_log_url", "SEXTANT_PREDICTION_LOG_URL", None)
 PREDICTION_LOG_SAMPLE_RATE = Setting(
@@ -69,7 +69,7 @@ RESPONSE_CACHE_TTL_SECONDS = Setting(
 GRAPH_OPTIMIZATIONS = ("all", "extended", "basic", "disabled")
 QUANTIZATIONS = ("none", "dynamic-int8")
 DEVICES = ("auto", "cpu", "cuda")
-CPU_SCHEDULINGS = ("batch", "normal")
+CPU_SCHEDULINGS = ("auto", "batch", "normal")
 FORMATS = ("onnx", "torchscript", "torch-export", "mlflow-pyfunc")
 
 SETTINGS: tuple[Setting[object], ...] = tuple(

@@ -45,7 +45,8 @@ class ServeConfig:
     # stop sending, before the listener closes and queued work drains.
     drain_seconds: float = serving.DRAIN_SECONDS.default
     log_format: str = serving.LOG_FORMAT.default
-    # batch: SCHED_BATCH for the runtime's threads (fewer context switches); normal: as is.
+    # batch: SCHED_BATCH for the runtime's threads (fewer context switches); normal: as
+    # launched; auto: batch when `threads` is 1 (sextant_runtime.scheduling).
     cpu_scheduling: str = serving.CPU_SCHEDULING.default
     tracking_uri: str | None = field(default=serving.TRACKING_URI.default)
     namespace: str | None = serving.NAMESPACE.default

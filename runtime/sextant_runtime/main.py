@@ -127,7 +127,7 @@ def run(config: ServeConfig) -> int:
     """Serve until SIGTERM or SIGINT; the process exit code."""
     logs.configure(config.log_format, {"model": config.name, "track": config.track})
     # Before the listener and the inference thread start, so they inherit the policy.
-    problem = scheduling.apply(config.cpu_scheduling)
+    problem = scheduling.apply(scheduling.resolve(config.cpu_scheduling, config.threads))
     if problem is not None:
         log.warning("cpu scheduling unchanged", extra={"reason": problem})
     return uvloop.run(Runtime(config).serve())
@@ -168,7 +168,9 @@ class Runtime:
                 "host": self.config.host,
                 "port": self.config.port,
                 "source": self.config.source,
-                "cpu_scheduling": self.config.cpu_scheduling,
+                "cpu_scheduling": scheduling.resolve(
+                    self.config.cpu_scheduling, self.config.threads
+                ),
             },
         )
         load_task = self._start_load(loop)

@@ -10,7 +10,9 @@ gather into fewer wake-ups. bench/cpu_scheduling.py measures both policies.
 
 "batch" moves every thread that runs under the default policy to SCHED_BATCH (threads
 started later inherit it); a policy someone chose on purpose (`chrt`, a realtime class)
-is left alone. "normal" changes nothing.
+is left alone. "normal" changes nothing. "auto", the default, is "batch" when the backend
+runs one intra-op thread and "normal" otherwise: with a pool of two onnxruntime threads
+on two cores, one request at a time ran 7-17% slower under SCHED_BATCH (bench/README.md).
 """
 
 from __future__ import annotations
@@ -26,10 +28,20 @@ def thread_ids() -> list[int]:
     return [int(entry.name) for entry in Path("/proc/self/task").iterdir()]
 
 
-def apply(policy: str) -> str | None:
-    """Put this process's threads under `policy`; why it could not, or None."""
+def resolve(policy: str, threads: int) -> str:
+    """ "batch" or "normal" for a backend with `threads` intra-op threads (0: its choice)."""
     if policy not in CPU_SCHEDULINGS:
         raise ValueError(f"cpu_scheduling must be one of {', '.join(CPU_SCHEDULINGS)}: {policy!r}")
+    if policy == "auto":
+        return "batch" if threads == 1 else "normal"
+    return policy
+
+
+def apply(policy: str) -> str | None:
+    """Put this process's threads under `policy` ("batch" or "normal"); why it could not,
+    or None."""
+    if policy not in ("batch", "normal"):
+        raise ValueError(f"apply() takes batch or normal, not {policy!r}: resolve() it first")
     if policy == "normal":
         return None
     if not hasattr(os, "SCHED_BATCH"):

@@ -100,7 +100,7 @@ from sextant import serving as s
     envvar=s.CPU_SCHEDULING.env,
     help="batch: run the server's threads under Linux SCHED_BATCH, so a thread that wakes "
     "another is not preempted by it (fewer context switches under load); normal: leave "
-    "the scheduling policy as launched.",
+    "the scheduling policy as launched; auto: batch with --threads 1, else normal.",
 )
 @click.option(
     "--namespace",

@@ -64,8 +64,10 @@ def test_every_server_thread_runs_under_the_cpu_scheduling_policy(
 ) -> None:
     path = model_files.onnx_linear(tmp_path / "linear.onnx")
     row = [{"name": "x", "shape": [1, 4], "datatype": "FP32", "data": [1, 2, 3, 4]}]
-    batch = serve(path, name="batch")
-    normal = serve(path, name="normal", env={"SEXTANT_CPU_SCHEDULING": "normal"})
+    # The default, auto: SCHED_BATCH for a one-thread backend, the launch policy when the
+    # backend sizes its own pool (--threads 0, the default of --threads).
+    batch = serve(path, "--threads", "1", name="batch")
+    normal = serve(path, name="normal")
     for server in (batch, normal):
         assert server.infer(row).status_code == 200  # the inference thread has run
     # The listener's, the loop's and the inference thread all started after the policy.
@@ -74,3 +76,4 @@ def test_every_server_thread_runs_under_the_cpu_scheduling_policy(
     # normal leaves the policy the server was launched with: this test's own.
     assert _thread_policies(normal.process.pid) == {os.sched_getscheduler(0)}
     assert '"cpu_scheduling":"batch"' in batch.log()
+    assert '"cpu_scheduling":"normal"' in normal.log()

@@ -66,8 +66,21 @@ def test_normal_changes_nothing() -> None:
     assert int(chosen) == os.SCHED_IDLE
 
 
+@pytest.mark.parametrize(
+    ("policy", "threads", "resolved"),
+    [("auto", 1, "batch"), ("auto", 0, "normal"), ("auto", 4, "normal"),
+     ("batch", 4, "batch"), ("normal", 1, "normal")],
+)  # fmt: skip
+def test_auto_is_batch_only_for_a_one_thread_backend(
+    policy: str, threads: int, resolved: str
+) -> None:
+    assert scheduling.resolve(policy, threads) == resolved
+
+
 def test_an_unknown_policy_is_refused_by_name() -> None:
-    with pytest.raises(ValueError, match="cpu_scheduling must be one of batch, normal: 'fifo'"):
-        scheduling.apply("fifo")
-    with pytest.raises(ValueError, match="cpu_scheduling must be one of batch, normal"):
+    with pytest.raises(ValueError, match="must be one of auto, batch, normal: 'fifo'"):
+        scheduling.resolve("fifo", 1)
+    with pytest.raises(ValueError, match="resolve"):
+        scheduling.apply("auto")
+    with pytest.raises(ValueError, match="cpu_scheduling must be one of auto, batch, normal"):
         ServeConfig(source="m.onnx", name="m", cpu_scheduling="fifo")
