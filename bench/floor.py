@@ -4,9 +4,9 @@
         [--header-length N]
 
 The same granian listener in the same uvloop loop as `sextant serve`
-(`sextant_runtime.main.http_listener`), under the same CPU scheduling policy, the same RSGI
-body read, and a response of the
-same bytes the model's server answered; no decode, no batching, no inference, no encode.
+(`sextant_runtime.main.http_listener`), under the same CPU scheduling policy, the same
+RSGI body read, and a response of the same bytes the model's server answered; no decode,
+no batching, no inference, no encode.
 bench/runtime.py measures it beside the model's server: what the model's server loses
 against it is the cost of Sextant's own request path, and its per-request CPU bounds
 what any server on this stack can reach on one core.

@@ -29,7 +29,8 @@ def thread_ids() -> list[int]:
 
 
 def resolve(policy: str, threads: int) -> str:
-    """ "batch" or "normal" for a backend with `threads` intra-op threads (0: its choice)."""
+    """The policy to apply, batch or normal, for a backend with `threads` intra-op threads
+    (0: the backend chooses, a pool)."""
     if policy not in CPU_SCHEDULINGS:
         raise ValueError(f"cpu_scheduling must be one of {', '.join(CPU_SCHEDULINGS)}: {policy!r}")
     if policy == "auto":
