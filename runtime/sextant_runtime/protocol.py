@@ -1,7 +1,8 @@
 """The Open Inference Protocol v2 codec: JSON tensors and Triton's binary tensor data extension.
 
 Decoding validates a request against the model's signature with plain comparisons and
-turns each input into a numpy array (zero-copy views into the body for binary data).
+turns each input into a numpy array (zero-copy views into the body for binary data; flat
+numeric JSON data comes out of jsonbody.load_request as an array already).
 Encoding writes outputs as JSON numbers (orjson serializes numpy buffers directly) or as
 raw little-endian bytes after the JSON header when the caller asked for binary data.
 
@@ -25,6 +26,7 @@ from sextant_runtime.datatypes import (
     oip_datatype,
 )
 from sextant_runtime.errors import BadRequest, InferenceError
+from sextant_runtime.jsonbody import load_request
 from sextant_runtime.model import Signature, TensorSpec
 
 _JSON_NUMPY = orjson.OPT_SERIALIZE_NUMPY
@@ -129,7 +131,7 @@ class Codec:
             header = view[:header_length]
             binary = view[header_length:]
         try:
-            obj = orjson.loads(header)
+            obj = load_request(header)
         except orjson.JSONDecodeError as err:
             raise BadRequest(f"request body is not valid JSON: {err}") from None
         if type(obj) is not dict:
@@ -258,25 +260,19 @@ class Codec:
     @staticmethod
     def _json_input(rule: _InputRule, shape: list[int], count: int, data: object) -> np.ndarray:
         name = rule.name
-        if type(data) is not list:
+        if type(data) is np.ndarray:  # flat JSON numbers, already an array (jsonbody.py)
+            arr = data
+        elif type(data) is not list:
             raise BadRequest(f"input {name!r}: 'data' must be a list of {rule.datatype} values")
-        if rule.datatype == "BYTES":
+        elif rule.datatype == "BYTES":
+            return _json_bytes(name, shape, count, data)
+        else:
             try:
-                arr = np.array(data, dtype=object)
+                arr = np.asarray(data)
             except ValueError as err:
-                raise BadRequest(f"input {name!r}: {err}") from None
-            if arr.size != count or not all(isinstance(v, str | bytes) for v in arr.flat):
                 raise BadRequest(
-                    f"input {name!r}: 'data' must hold {count} strings "
-                    f"for shape {_shape_text(shape)}"
-                )
-            return arr.reshape(shape)
-        try:
-            arr = np.asarray(data)
-        except ValueError as err:
-            raise BadRequest(
-                f"input {name!r}: 'data' is not a rectangular list of numbers: {err}"
-            ) from None
+                    f"input {name!r}: 'data' is not a rectangular list of numbers: {err}"
+                ) from None
         if arr.dtype.kind not in rule.kinds:
             if arr.size == 0 and count == 0:
                 return np.empty(shape, dtype=rule.dtype)
@@ -376,6 +372,18 @@ class Codec:
         if not chunks:
             return header, None
         return b"".join((header, *chunks)), len(header)
+
+
+def _json_bytes(name: str, shape: list[int], count: int, data: list[Any]) -> np.ndarray:
+    try:
+        arr = np.array(data, dtype=object)
+    except ValueError as err:
+        raise BadRequest(f"input {name!r}: {err}") from None
+    if arr.size != count or not all(isinstance(v, str | bytes) for v in arr.flat):
+        raise BadRequest(
+            f"input {name!r}: 'data' must hold {count} strings for shape {_shape_text(shape)}"
+        )
+    return arr.reshape(shape)
 
 
 def _json_strings(name: str, arr: np.ndarray) -> list[str]:
