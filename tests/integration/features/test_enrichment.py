@@ -25,17 +25,7 @@ from sextant_runtime.features.online import OnlineFeatures
 from tests.integration.features.feature_model import concat_model
 from tests.integration.runtime.conftest import RuntimeServer, Serve, _serve_factory
 
-NOW = datetime.now(UTC)
-
-
-@pytest.fixture(autouse=True)
-def _now_at_each_test() -> None:
-    """NOW is when each test starts. Keys expire a TTL after their event time, so a NOW
-    taken when the module was collected goes stale in a long suite (CI once reached this
-    module more than 11 minutes after collection, when keys written "49 minutes ago"
-    with a 1 h TTL had expired)."""
-    global NOW  # noqa: PLW0603 - the module's clock, read by every helper
-    NOW = datetime.now(UTC)
+NOW = datetime.now(UTC).replace(microsecond=0)  # set again as each test starts (conftest)
 
 
 @pytest.fixture

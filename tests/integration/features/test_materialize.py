@@ -20,18 +20,8 @@ from sextant.devenv.redis import LocalRedis
 from sextant_runtime.features import Column, View, materialize, read_watermark
 from sextant_runtime.features.layout import decode_value, entity_key, view_key
 
-NOW = datetime.now(UTC).replace(microsecond=0)
+NOW = datetime.now(UTC).replace(microsecond=0)  # set again as each test starts (conftest)
 TTL = timedelta(hours=1)
-
-
-@pytest.fixture(autouse=True)
-def _now_at_each_test() -> None:
-    """NOW is when each test starts. Keys expire a TTL after their event time, so a NOW
-    taken when the module was collected goes stale in a long suite (CI once reached this
-    module more than 11 minutes after collection, when keys written "49 minutes ago"
-    with a 1 h TTL had expired)."""
-    global NOW  # noqa: PLW0603 - the module's clock, read by every helper
-    NOW = datetime.now(UTC).replace(microsecond=0)
 
 
 def ago(minutes: float) -> datetime:
