@@ -9,10 +9,10 @@ array into a buffer of doubles or int64 in C, with no Python object per number.
 `inputs` becomes an ndarray when it is a flat list of numbers as long as its shape says
 (float64 for FP datatypes, int64 for integer ones). Everything else stays a list for the
 codec's own checks: nested lists (numpy checks that they are rectangular), booleans,
-strings, nulls, integers beyond int64, other datatypes. A body simdjson refuses goes to
-orjson, so errors name the problem as before. One leniency, as in Triton, which also
-reads data by flattening it: one-element lists inside a flat list of the right length
-(`[1, [2], 3]` for shape [3]) read as their numbers.
+strings, nulls, integers beyond int64, other datatypes. Small bodies, and any body
+simdjson refuses, go to orjson, so errors name the problem as before. One leniency, as
+in Triton, which also reads data by flattening it: one-element lists inside a flat list
+of the right length (`[1, [2], 3]` for shape [3]) read as their numbers.
 """
 
 from __future__ import annotations
@@ -24,6 +24,9 @@ import numpy as np
 import orjson
 import simdjson
 
+# Smaller bodies go to orjson, numbers and all: simdjson's path costs a few µs of Python
+# per body, which only pays off from a few hundred numbers (bench/json_decode.py).
+_SIMDJSON_FROM_BYTES = 2048
 # Bodies up to this size reuse the thread's parser, which keeps buffers the size of the
 # largest body it parsed; bigger ones get a parser of their own, freed with the request.
 _REUSED_PARSER_LIMIT = 1 << 20
@@ -41,6 +44,8 @@ _local = threading.local()
 
 def load_request(body: bytes | memoryview) -> Any:
     """The body as plain Python values; raise orjson.JSONDecodeError when it is not JSON."""
+    if len(body) < _SIMDJSON_FROM_BYTES:
+        return orjson.loads(body)
     try:
         doc = _parse(body)
     # Not JSON to simdjson (RuntimeError: an integer beyond 64 bits): orjson names the

@@ -1,9 +1,14 @@
-"""Request bodies through simdjson: the same decoded requests and errors as orjson gave."""
+"""Request bodies through simdjson: the same decoded requests and errors as orjson gave.
+
+Every test here parses bodies of any size with simdjson (the size below which the runtime
+uses orjson is set to 0), so that small bodies exercise the simdjson path.
+"""
 
 from __future__ import annotations
 
 import json
 import threading
+from collections.abc import Iterator
 from typing import Any
 from unittest import mock
 
@@ -19,6 +24,13 @@ from sextant_runtime.errors import BadRequest
 from sextant_runtime.jsonbody import load_request
 from sextant_runtime.model import Signature, TensorSpec
 from sextant_runtime.protocol import Codec
+
+
+@pytest.fixture(autouse=True)
+def _simdjson_for_every_size() -> Iterator[None]:
+    with mock.patch.object(jsonbody, "_SIMDJSON_FROM_BYTES", 0):
+        yield
+
 
 DATATYPES = ["FP16", "FP32", "FP64", "INT8", "INT32", "INT64", "UINT8", "UINT64", "BOOL"]
 
