@@ -6,13 +6,14 @@ it takes milliseconds. simdjson parses the body once, and its `as_buffer` copies
 array into a buffer of doubles or int64 in C, with no Python object per number.
 
 `load_request` returns what `orjson.loads` would, except that the `data` of each entry of
-`inputs` becomes an ndarray when it is a flat list of numbers as long as its shape says
-(float64 for FP datatypes, int64 for integer ones). Everything else stays a list for the
-codec's own checks: nested lists (numpy checks that they are rectangular), booleans,
-strings, nulls, integers beyond int64, other datatypes. Small bodies, and any body
-simdjson refuses, go to orjson, so errors name the problem as before. One leniency, as
-in Triton, which also reads data by flattening it: one-element lists inside a flat list
-of the right length (`[1, [2], 3]` for shape [3]) read as their numbers.
+`inputs` becomes a flat ndarray (float64 for FP datatypes, int64 for integer ones) when it
+holds as many numbers as its shape says, as one flat list or, for a 2-D shape, as a list
+of rows. Everything else stays a list for the codec's own checks: deeper nesting (numpy
+checks that it is rectangular), booleans, strings, nulls, integers beyond int64, other
+datatypes. Small bodies, and any body simdjson refuses, go to orjson, so errors name the
+problem as before. One leniency, as in Triton, which also reads data by flattening it:
+one-element lists inside a flat list or a row of the right length (`[1, [2], 3]` for
+shape [3]) read as their numbers.
 """
 
 from __future__ import annotations
@@ -101,7 +102,8 @@ def _input(entry: simdjson.Object) -> dict[str, Any]:
 
 
 def _numeric(data: simdjson.Array, entry: dict[str, Any]) -> Any:
-    """A flat list of numbers as an ndarray when the shape's count matches, else a list."""
+    """Numbers as a flat ndarray when they are a flat list of the shape's count, or rows
+    of a 2-D shape's width (`x.tolist()` of a batch); else a list, for numpy to check."""
     buffer = _BUFFERS.get(entry.get("datatype"))  # type: ignore[arg-type]
     if buffer is None:
         return data.as_list()
@@ -112,13 +114,23 @@ def _numeric(data: simdjson.Array, entry: dict[str, Any]) -> Any:
     count = 1
     for d in shape:
         count *= d
-    if len(data) != count:  # nested or the wrong length: numpy's checks and messages
-        return data.as_list()
+    if len(data) != count and not _rows(data, shape):
+        return data.as_list()  # deeper nesting, or the wrong length: numpy's checks
     try:
-        # as_buffer flattens nested lists; equal counts at the top and flattened mean flat.
+        # as_buffer flattens nested lists; its count equal to the shape's means no list
+        # held more than the layout above allows.
         values = np.frombuffer(data.as_buffer(of_type=kind), dtype=dtype)
     except (TypeError, ValueError):  # a boolean, string, null or out-of-range number
         return data.as_list()
     if values.size != count:
         return data.as_list()
     return values
+
+
+def _rows(data: simdjson.Array, shape: list[int]) -> bool:
+    """Whether data is shape[0] lists of shape[1] items each (checked row by row, so only
+    for 2-D shapes: deeper nesting would cost a Python step per innermost list)."""
+    if len(shape) != 2 or len(data) != shape[0]:
+        return False
+    width = shape[1]
+    return all(isinstance(row, simdjson.Array) and len(row) == width for row in data)

@@ -115,13 +115,25 @@ def test_flat_numbers_arrive_as_an_array_without_a_python_object_each() -> None:
     assert ints.tolist() == [1, 2**53 + 1]
 
 
+def test_rows_of_a_two_dimensional_shape_arrive_as_a_flat_array() -> None:
+    rows = [[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]]
+    got = load_request(body_with(rows, shape=[2, 3]))["inputs"][0]["data"]
+    assert isinstance(got, np.ndarray)
+    assert got.tolist() == [1.0, 2.0, 3.0, 4.0, 5.0, 6.0]
+
+
 @pytest.mark.parametrize(
-    "data",
-    [[[1.0, 2.0], [3.0, 4.0]], [1.0, True, 3.0, 4.0], [1.0, None, 3.0, 4.0], ["a", 1, 2, 3]],
+    ("data", "shape"),
+    [
+        ([[[1.0], [2.0]], [[3.0], [4.0]]], [2, 2, 1]),  # deeper than rows: numpy checks it
+        ([[1.0, 2.0, 3.0], [4.0]], [2, 2]),  # ragged rows with the right count
+        ([1.0, True, 3.0, 4.0], [4]),
+        ([1.0, None, 3.0, 4.0], [4]),
+        (["a", 1, 2, 3], [4]),
+    ],
 )
-def test_nested_and_non_numeric_data_stays_a_list_for_the_codec(data: list[Any]) -> None:
-    got = load_request(body_with(data, shape=[2, 2] if type(data[0]) is list else [4]))
-    assert got["inputs"][0]["data"] == data
+def test_other_data_stays_a_list_for_the_codec(data: list[Any], shape: list[int]) -> None:
+    assert load_request(body_with(data, shape=shape))["inputs"][0]["data"] == data
 
 
 def test_one_element_lists_inside_a_flat_list_read_as_their_numbers() -> None:
