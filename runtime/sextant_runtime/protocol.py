@@ -1,8 +1,8 @@
 """The Open Inference Protocol v2 codec: JSON tensors and Triton's binary tensor data extension.
 
 Decoding validates a request against the model's signature with plain comparisons and
-turns each input into a numpy array (zero-copy views into the body for binary data; flat
-numeric JSON data comes out of jsonbody.load_request as an array already).
+turns each input into a numpy array (zero-copy views into the body for binary data; JSON
+numbers mostly come out of jsonbody.load_request as an array already).
 Encoding writes outputs as JSON numbers (orjson serializes numpy buffers directly) or as
 raw little-endian bytes after the JSON header when the caller asked for binary data.
 
@@ -260,7 +260,7 @@ class Codec:
     @staticmethod
     def _json_input(rule: _InputRule, shape: list[int], count: int, data: object) -> np.ndarray:
         name = rule.name
-        if type(data) is np.ndarray:  # flat JSON numbers, already an array (jsonbody.py)
+        if type(data) is np.ndarray:  # JSON numbers, already an array (jsonbody.py)
             arr = data
         elif type(data) is not list:
             raise BadRequest(f"input {name!r}: 'data' must be a list of {rule.datatype} values")

@@ -115,6 +115,14 @@ def test_flat_numbers_arrive_as_an_array_without_a_python_object_each() -> None:
     assert ints.tolist() == [1, 2**53 + 1]
 
 
+def test_an_array_outlives_the_parse_of_the_next_body() -> None:
+    # Requests wait in the batcher while later bodies are parsed by the same parser.
+    first = load_request(body_with([1.0, 2.0, 3.0]))["inputs"][0]["data"]
+    load_request(body_with([7.0, 8.0, 9.0]))
+    assert first.tolist() == [1.0, 2.0, 3.0]
+    assert first.flags.writeable
+
+
 def test_rows_of_a_two_dimensional_shape_arrive_as_a_flat_array() -> None:
     rows = [[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]]
     got = load_request(body_with(rows, shape=[2, 3]))["inputs"][0]["data"]
