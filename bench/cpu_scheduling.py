@@ -18,12 +18,12 @@ from __future__ import annotations
 import argparse
 import json
 import shutil
-import statistics
 import sys
 import tempfile
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from bench.alternating import order, paired_ratio, side_median
 from bench.models import COMPUTE_BOUND, SMALL, save_mlp, save_torchscript_mlp
 from bench.runtime import ROOT, SERVER_CPU, lua_script, measure, serve_argv
 
@@ -42,6 +42,10 @@ class Run:
     errors: int
     cpu_us_per_request: float
     switches_per_request: float
+
+    @property
+    def side(self) -> str:
+        return self.policy
 
 
 @dataclass
@@ -68,7 +72,7 @@ def run_cell(
 ) -> list[Run]:  # fmt: skip
     runs: list[Run] = []
     for round_ in range(args.rounds):
-        for policy in POLICIES if round_ % 2 == 0 else POLICIES[::-1]:
+        for policy in order(POLICIES, round_):
             port = ports.pop()
             argv = [*serve_argv(model, port, 0), "--cpu-scheduling", policy]
             argv[argv.index("--threads") + 1] = str(args.threads)
@@ -89,14 +93,9 @@ def run_cell(
 
 def summarize(label: str, connections: int, runs: list[Run]) -> Cell:
     def median(policy: str, field: str) -> float:
-        return statistics.median(getattr(r, field) for r in runs if r.policy == policy)
+        return side_median(runs, policy, field)
 
-    by_round = [runs[i : i + 2] for i in range(0, len(runs), 2)]
-    paired = statistics.median(
-        next(r for r in pair if r.policy == "batch").requests_per_s
-        / next(r for r in pair if r.policy == "normal").requests_per_s
-        for pair in by_round
-    )
+    paired = paired_ratio(runs, "batch", "normal")
     normal, batch = median("normal", "requests_per_s"), median("batch", "requests_per_s")
     return Cell(
         label, connections, round(normal, 1), round(batch, 1), round(batch / normal, 3),

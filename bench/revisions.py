@@ -20,7 +20,6 @@ import io
 import json
 import os
 import shutil
-import statistics
 import subprocess
 import sys
 import tarfile
@@ -28,6 +27,7 @@ import tempfile
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from bench.alternating import order, paired_ratio, side_median
 from bench.cpu_scheduling import MODELS
 from bench.models import save_mlp
 from bench.runtime import ROOT, lua_script, measure, serve_argv
@@ -83,7 +83,7 @@ def run_cell(
 ) -> list[Run]:  # fmt: skip
     runs: list[Run] = []
     for round_ in range(args.rounds):
-        for side in SIDES if round_ % 2 == 0 else SIDES[::-1]:
+        for side in order(SIDES, round_):
             os.environ["PYTHONPATH"] = python_path(trees[side])  # the server inherits it
             port = ports.pop()
             rps, _, p99, batch, errors, cpu_us, _ = measure(
@@ -102,14 +102,9 @@ def run_cell(
 
 def summarize(label: str, connections: int, runs: list[Run]) -> Cell:
     def median(side: str, field: str) -> float:
-        return float(statistics.median(getattr(r, field) for r in runs if r.side == side))
+        return side_median(runs, side, field)
 
-    rounds = [runs[i : i + 2] for i in range(0, len(runs), 2)]
-    paired = statistics.median(
-        next(r for r in pair if r.side == "head").requests_per_s
-        / next(r for r in pair if r.side == "base").requests_per_s
-        for pair in rounds
-    )
+    paired = paired_ratio(runs, "head", "base")
     base, head = median("base", "requests_per_s"), median("head", "requests_per_s")
     return Cell(
         label, connections, round(base, 1), round(head, 1), round(head / base, 3),
