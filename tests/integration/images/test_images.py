@@ -17,6 +17,7 @@ import pytest
 
 from sextant.devenv import images
 from sextant.devenv.process import free_port
+from sextant_runtime import jsonbody
 from tests.integration.images.containers import serving
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
@@ -109,7 +110,7 @@ def test_runtime_image_has_neither_torch_nor_kopf(
     podman: images.Podman, built: dict[str, images.BuiltImage]
 ) -> None:
     installed = _distributions(podman, built["sextant-runtime"].reference)
-    assert {"sextant", "onnxruntime", "mlflow-skinny", "numpy"} <= installed
+    assert {"sextant", "onnxruntime", "mlflow-skinny", "numpy", "pysimdjson"} <= installed
     assert not {"torch", "kopf", "kubernetes", "onnxruntime-gpu"} & installed
 
 
@@ -162,6 +163,25 @@ def test_runtime_serves_iris_read_only_as_non_root(served_iris: str) -> None:
     assert got.argmax(axis=1).tolist() == [0, 2]  # setosa, virginica
     metrics = httpx.get(f"{served_iris}/metrics", timeout=5).text
     assert "sextant" in metrics
+
+
+def test_runtime_image_decodes_a_large_json_body_with_simdjson(served_iris: str) -> None:
+    # 200 rows as x.tolist() gives them: a body over jsonbody's 2 KiB, read as rows.
+    rows = np.random.default_rng(7).uniform(0.1, 8.0, (200, 4)).astype(np.float32)
+    entry = {"name": "measurements", "shape": [200, 4], "datatype": "FP32", "data": rows.tolist()}
+    content = json.dumps({"inputs": [entry]}).encode()
+    assert len(content) > jsonbody._SIMDJSON_FROM_BYTES
+    response = httpx.post(
+        f"{served_iris}/v2/models/iris/infer",
+        content=content,
+        headers={"content-type": "application/json"},
+        timeout=30,
+    )
+    assert response.status_code == 200, response.text
+    session = ort.InferenceSession(str(IRIS), providers=["CPUExecutionProvider"])
+    (expected,) = session.run(None, {"measurements": rows})
+    got = np.array(response.json()["outputs"][0]["data"], np.float32).reshape(200, 3)
+    np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-6)
 
 
 def test_pause_image_exits_zero_on_sigterm(
