@@ -48,24 +48,16 @@ def load_request(body: bytes | memoryview) -> Any:
     if len(body) < _SIMDJSON_FROM_BYTES:
         return orjson.loads(body)
     try:
-        doc = _parse(body)
-    # Not JSON to simdjson (RuntimeError: an integer beyond 64 bits): orjson names the
-    # problem, or parses what simdjson would not.
+        doc = _parser(len(body)).parse(body)
+    # Not JSON to simdjson (RuntimeError: an integer beyond 64 bits, or a value of this
+    # thread's last document still held somewhere, as a parser holds one document at a
+    # time): orjson names the problem, or parses the body.
     except (ValueError, RuntimeError):
         return orjson.loads(body)
     if not isinstance(doc, simdjson.Object):
         return _plain(doc)
     # Keys and indexing, not items(): items() would build every value as Python objects.
     return {key: _inputs(doc[key]) if key == "inputs" else _plain(doc[key]) for key in doc}
-
-
-def _parse(body: bytes | memoryview) -> Any:
-    try:
-        return _parser(len(body)).parse(body)
-    except RuntimeError:
-        # Something (a traceback's frame, say) still holds a value of this thread's last
-        # document, and a parser holds one document at a time: use a parser of our own.
-        return simdjson.Parser().parse(body)
 
 
 def _parser(size: int) -> simdjson.Parser:
